@@ -1,0 +1,159 @@
+"""``gazal-convert inspect``: read a GGUF back, then load it in llama.cpp and generate."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gazal_convert.errors import ConvertError
+from gazal_convert.sizes import human_bytes
+
+GGUF_MAGIC = b"GGUF"
+
+
+@dataclass
+class GGUFSummary:
+    path: Path
+    file_size: int
+    version: int
+    metadata: dict[str, Any]
+    tensor_types: Counter = field(default_factory=Counter)
+    tensor_type_bytes: Counter = field(default_factory=Counter)
+    tensors: dict[str, str] = field(default_factory=dict)  # name -> type
+    n_params: int = 0
+
+    @property
+    def architecture(self) -> str:
+        return str(self.metadata.get("general.architecture", "?"))
+
+    def arch_key(self, key: str) -> Any:
+        return self.metadata.get(f"{self.architecture}.{key}")
+
+
+def _field_value(f: Any) -> Any:
+    import gguf
+
+    types = f.types
+    if not types:
+        return None
+    if types[0] == gguf.GGUFValueType.ARRAY:
+        n = len(f.data)
+        if len(types) > 1 and types[1] == gguf.GGUFValueType.STRING:
+            if n > 16:
+                return f"<{n} strings>"
+        elif n > 16:
+            return f"<{n} values>"
+    return f.contents()
+
+
+def read_summary(path: str | Path) -> GGUFSummary:
+    """Parse a GGUF's header and tensor table; a clear ConvertError for bad files."""
+    import gguf
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConvertError(f"No such file: {path}")
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic != GGUF_MAGIC:
+        raise ConvertError(f"{path} is not a GGUF file (it does not start with 'GGUF')")
+    try:
+        reader = gguf.GGUFReader(path)
+    except Exception as exc:  # the reader raises ValueError/IndexError/struct errors
+        raise ConvertError(f"{path} is truncated or malformed: its header cannot be read ({exc})") from None
+    meta: dict[str, Any] = {}
+    for name, f in reader.fields.items():
+        if name.startswith("GGUF."):
+            continue
+        try:
+            meta[name] = _field_value(f)
+        except Exception:
+            meta[name] = "<unreadable>"
+    summary = GGUFSummary(path, size, int(reader.fields["GGUF.version"].parts[-1][0]), meta)
+    for t in reader.tensors:
+        end = t.data_offset + t.n_bytes
+        if end > size:
+            raise ConvertError(
+                f"{path} is truncated: tensor {t.name} needs {human_bytes(end - size)} more than the "
+                f"file holds ({human_bytes(size)}). Convert or download it again."
+            )
+        tname = t.tensor_type.name
+        summary.tensors[t.name] = tname
+        summary.tensor_types[tname] += 1
+        summary.tensor_type_bytes[tname] += int(t.n_bytes)
+        summary.n_params += int(t.n_elements)
+    if not reader.tensors:
+        raise ConvertError(f"{path} holds no tensors: it is not a model")
+    return summary
+
+
+def format_summary(s: GGUFSummary, full_template: bool = False) -> str:
+    a = s.architecture
+    lines = [
+        f"File          {s.path} ({human_bytes(s.file_size)}, GGUF v{s.version})",
+        f"Architecture  {a}",
+        f"Name          {s.metadata.get('general.name', '-')}",
+        f"Parameters    {s.n_params / 1e9:.3f} B in {len(s.tensors)} tensors",
+    ]
+    hp = [k for k in s.metadata if k.startswith(a + ".")]
+    if hp:
+        lines.append("Hyperparameters")
+        lines += [f"  {k[len(a) + 1:]:<36} {s.metadata[k]}" for k in sorted(hp)]
+    lines.append("Tensor types")
+    for t, n in s.tensor_types.most_common():
+        lines.append(f"  {t:<8} {n:>5} tensors  {human_bytes(s.tensor_type_bytes[t])}")
+    tok = {k: v for k, v in s.metadata.items() if k.startswith("tokenizer.ggml.")}
+    if tok:
+        lines.append("Tokenizer")
+        n_tokens = s.metadata.get("tokenizer.ggml.tokens")
+        lines.append(f"  model {tok.get('tokenizer.ggml.model')}, pre {tok.get('tokenizer.ggml.pre')}, tokens {n_tokens}")
+        for k in ("bos_token_id", "eos_token_id", "padding_token_id", "add_bos_token"):
+            if "tokenizer.ggml." + k in tok:
+                lines.append(f"  {k:<18} {tok['tokenizer.ggml.' + k]}")
+    gen = {k: v for k, v in s.metadata.items() if k.startswith("general.") and k != "general.architecture"}
+    if gen:
+        lines.append("General")
+        lines += [f"  {k[8:]:<24} {v}" for k, v in gen.items()]
+    template = s.metadata.get("tokenizer.chat_template")
+    if template:
+        text = str(template)
+        if not full_template and text.count("\n") > 6:
+            head = "\n".join(text.splitlines()[:6])
+            text = f"{head}\n  ... ({len(str(template))} characters; --template shows it all)"
+        lines.append("Chat template")
+        lines += ["  " + l for l in text.splitlines()]
+    else:
+        lines.append("Chat template  (none)")
+    return "\n".join(lines)
+
+
+def load_and_generate(path: Path, prompt: str, n_predict: int, n_gpu_layers: int = 0) -> tuple[str, float]:
+    """Load with llama.cpp and generate greedily; returns (text, tokens per second)."""
+    from gazal_convert.llamalog import LlamaLog
+
+    try:
+        from llama_cpp import Llama
+    except ImportError as exc:  # pragma: no cover - a dependency
+        raise ConvertError(f"llama-cpp-python is not installed: {exc}") from None
+    with LlamaLog() as log:
+        try:
+            llm = Llama(
+                model_path=str(path), n_ctx=256, n_gpu_layers=n_gpu_layers, verbose=False,
+                n_threads=max(1, min(8, os.cpu_count() or 1)),
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            detail = log.tail(4, contains=("error", "failed", "invalid", "wrong", "missing", "unknown"))
+            raise ConvertError(f"llama.cpp could not load {path}: {exc}\n{detail}".rstrip()) from None
+    try:
+        t0 = time.perf_counter()
+        out = llm.create_completion(prompt, max_tokens=n_predict, temperature=0.0, top_k=1)
+        dt = time.perf_counter() - t0
+        n = out["usage"]["completion_tokens"]
+        return out["choices"][0]["text"], (n / dt if dt > 0 else 0.0)
+    finally:
+        llm.close()

@@ -1,0 +1,182 @@
+"""Stream a checkpoint into a GGUF file, one bounded chunk at a time.
+
+Peak memory does not depend on model size: metadata goes through gguf's GGUFWriter,
+then each tensor's bytes are copied (same dtype: ``copy_file_range``, no user-space
+buffer at all) or converted a few MiB of rows at a time.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import gguf
+import numpy as np
+from gguf import GGMLQuantizationType as T
+
+from gazal_convert.architectures import OutputTensor
+from gazal_convert.progress import Progress
+from gazal_convert.quants import QuantType
+
+SRC_TYPES = {"BF16": T.BF16, "F16": T.F16, "F32": T.F32}
+CHUNK_ELEMENTS = 4 * 1024 * 1024  # 16 MiB of f32 per conversion step
+COPY_CHUNK = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PlannedTensor:
+    out: OutputTensor
+    qtype: T
+    nbytes: int
+
+    @property
+    def name(self) -> str:
+        return self.out.name
+
+
+def plan_tensors(tensors: list[OutputTensor], out_type: QuantType) -> list[PlannedTensor]:
+    """Choose each tensor's GGUF type for a directly written output type."""
+    assert out_type.direct and out_type.tensor_type is not None
+    planned = []
+    for t in tensors:
+        qtype = out_type.tensor_type
+        if t.keep_f32:
+            qtype = T.F32
+        elif qtype == T.Q8_0 and t.source.shape[-1] % gguf.GGML_QUANT_SIZES[T.Q8_0][0] != 0:
+            qtype = T.F16  # rows that are not whole Q8_0 blocks, as llama.cpp's converter does
+        planned.append(PlannedTensor(t, qtype, tensor_nbytes(t.source.shape, qtype)))
+    return planned
+
+
+def tensor_nbytes(shape: tuple[int, ...], qtype: T) -> int:
+    block, type_size = gguf.GGML_QUANT_SIZES[qtype]
+    return math.prod(shape) // block * type_size
+
+
+def data_bytes(planned: list[PlannedTensor], alignment: int = gguf.GGUF_DEFAULT_ALIGNMENT) -> int:
+    return sum(gguf.GGUFWriter.ggml_pad(p.nbytes, alignment) for p in planned)
+
+
+def write_gguf(
+    path: Path,
+    arch: str,
+    planned: list[PlannedTensor],
+    add_metadata: Callable[[gguf.GGUFWriter], None],
+    progress: Progress,
+) -> None:
+    """Write header, metadata and tensor infos with GGUFWriter, then stream the data."""
+    writer = gguf.GGUFWriter(path, arch)
+    add_metadata(writer)
+    for p in planned:
+        # Shapes are given in elements (numpy order); GGUFWriter reverses them on disk.
+        writer.add_tensor_info(p.name, p.out.source.shape, np.dtype(np.float32), p.nbytes, raw_dtype=p.qtype)
+    alignment = writer.data_alignment
+    try:
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+        assert writer.fout is not None
+        writer.fout[0].flush()
+        data_start = writer.fout[0].tell()
+    finally:
+        writer.close()
+
+    total_in = sum(p.out.source.nbytes for p in planned)
+    progress.start("Converting", total_in, len(planned))
+    with open(path, "r+b", buffering=0) as out:
+        out.seek(data_start)
+        pos = data_start
+        for p in planned:
+            pad = gguf.GGUFWriter.ggml_pad(pos, alignment) - pos
+            if pad:
+                _write_all(out.fileno(), bytes(pad))
+                pos += pad
+            _write_tensor(out.fileno(), p, progress)
+            pos += p.nbytes
+            progress.advance(0, items=1, label=p.name)
+        os.ftruncate(out.fileno(), pos)
+    progress.finish()
+
+
+def _write_tensor(out_fd: int, p: PlannedTensor, progress: Progress) -> None:
+    src = p.out.source
+    src_type = SRC_TYPES[src.dtype]
+    with open(src.path, "rb", buffering=0) as fin:
+        if src_type == p.qtype:
+            _copy_range(fin.fileno(), out_fd, src.offset, src.nbytes, progress)
+            return
+        row = src.shape[-1]
+        n_rows = src.n_elements // row
+        rows_per_chunk = max(1, CHUNK_ELEMENTS // row)
+        itemsize = src.nbytes // src.n_elements
+        buf = bytearray(min(rows_per_chunk, n_rows) * row * itemsize)
+        view = memoryview(buf)
+        for r0 in range(0, n_rows, rows_per_chunk):
+            nr = min(rows_per_chunk, n_rows - r0)
+            nb = nr * row * itemsize
+            _read_exact(fin, src.offset + r0 * row * itemsize, view[:nb])
+            data = _to_f32(np.frombuffer(buf, dtype=np.uint8, count=nb), src.dtype).reshape(nr, row)
+            out = _from_f32(data, p.qtype)
+            _write_all(out_fd, memoryview(out).cast("B"))
+            progress.advance(nb)
+
+
+def _to_f32(raw: np.ndarray, dtype: str) -> np.ndarray:
+    if dtype == "BF16":
+        return (raw.view("<u2").astype(np.uint32) << 16).view(np.float32)
+    if dtype == "F16":
+        return raw.view("<f2").astype(np.float32)
+    return raw.view("<f4")
+
+
+def _from_f32(data: np.ndarray, qtype: T) -> np.ndarray:
+    if qtype == T.F32:
+        return np.ascontiguousarray(data, dtype=np.float32)
+    if qtype == T.F16:
+        return data.astype(np.float16)
+    return np.ascontiguousarray(gguf.quants.quantize(data, qtype))
+
+
+def _read_exact(fin, offset: int, view: memoryview) -> None:
+    fin.seek(offset)
+    got = 0
+    while got < len(view):
+        n = fin.readinto(view[got:])
+        if not n:
+            raise OSError(f"{fin.name} ended early (truncated while converting?)")
+        got += n
+
+
+def _write_all(fd: int, data) -> None:
+    mv = memoryview(data)
+    while mv:
+        n = os.write(fd, mv)
+        mv = mv[n:]
+
+
+def _copy_range(src_fd: int, dst_fd: int, offset: int, count: int, progress: Progress) -> None:
+    """Copy bytes file-to-file in the kernel where it can, else through one buffer."""
+    done = 0
+    if hasattr(os, "copy_file_range"):
+        try:
+            while done < count:
+                n = os.copy_file_range(src_fd, dst_fd, min(COPY_CHUNK, count - done), offset + done)
+                if n == 0:
+                    raise OSError("source file ended early (truncated while converting?)")
+                done += n
+                progress.advance(n)
+            return
+        except OSError as exc:
+            # EXDEV/EINVAL/ENOSYS: not supported here; fall back. Other errors are real.
+            if exc.errno not in (18, 22, 38, 95) or done:
+                raise
+    while done < count:
+        chunk = os.pread(src_fd, min(COPY_CHUNK, count - done), offset + done)
+        if not chunk:
+            raise OSError("source file ended early (truncated while converting?)")
+        _write_all(dst_fd, chunk)
+        done += len(chunk)
+        progress.advance(len(chunk))

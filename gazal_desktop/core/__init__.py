@@ -1,0 +1,1 @@
+"""Plain-Python core (no Qt): chat sessions, backends, reasoning parser, hardware fit."""

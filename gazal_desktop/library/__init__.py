@@ -1,0 +1,1 @@
+"""Plain-Python case library (no Qt): SQLite store, migrations, import/export, backups."""
