@@ -123,7 +123,7 @@ def tokenizer_json(n_merges: int = 300) -> tuple[dict, int]:
     return data, next_id
 
 
-@dataclass
+@dataclass(frozen=True)
 class SyntheticSpec:
     """Shape and layout of a synthetic Qwen3 checkpoint."""
 
