@@ -18,6 +18,7 @@ import numpy as np
 from gguf import GGMLQuantizationType as T
 
 from gazal_convert.architectures import OutputTensor
+from gazal_convert.errors import ConvertError
 from gazal_convert.progress import Progress
 from gazal_convert.quants import QuantType
 
@@ -106,7 +107,7 @@ def _write_tensor(out_fd: int, p: PlannedTensor, progress: Progress) -> None:
     src_type = SRC_TYPES[src.dtype]
     with open(src.path, "rb", buffering=0) as fin:
         if src_type == p.qtype:
-            _copy_range(fin.fileno(), out_fd, src.offset, src.nbytes, progress)
+            _copy_range(fin, out_fd, src.offset, src.nbytes, progress)
             return
         row = src.shape[-1]
         n_rows = src.n_elements // row
@@ -146,8 +147,12 @@ def _read_exact(fin, offset: int, view: memoryview) -> None:
     while got < len(view):
         n = fin.readinto(view[got:])
         if not n:
-            raise OSError(f"{fin.name} ended early (truncated while converting?)")
+            raise _source_changed(fin.name)
         got += n
+
+
+def _source_changed(name: str) -> ConvertError:
+    return ConvertError(f"{name} ended early: was it changed or truncated during the conversion? Nothing was kept.")
 
 
 def _write_all(fd: int, data) -> None:
@@ -157,15 +162,16 @@ def _write_all(fd: int, data) -> None:
         mv = mv[n:]
 
 
-def _copy_range(src_fd: int, dst_fd: int, offset: int, count: int, progress: Progress) -> None:
+def _copy_range(fin, dst_fd: int, offset: int, count: int, progress: Progress) -> None:
     """Copy bytes file-to-file in the kernel where it can, else through one buffer."""
+    src_fd = fin.fileno()
     done = 0
     if hasattr(os, "copy_file_range"):
         try:
             while done < count:
                 n = os.copy_file_range(src_fd, dst_fd, min(COPY_CHUNK, count - done), offset + done)
                 if n == 0:
-                    raise OSError("source file ended early (truncated while converting?)")
+                    raise _source_changed(fin.name)
                 done += n
                 progress.advance(n)
             return
@@ -176,7 +182,7 @@ def _copy_range(src_fd: int, dst_fd: int, offset: int, count: int, progress: Pro
     while done < count:
         chunk = os.pread(src_fd, min(COPY_CHUNK, count - done), offset + done)
         if not chunk:
-            raise OSError("source file ended early (truncated while converting?)")
+            raise _source_changed(fin.name)
         _write_all(dst_fd, chunk)
         done += len(chunk)
         progress.advance(len(chunk))
