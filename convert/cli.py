@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-intermediate", action="store_true",
                    help="keep the bf16/f16 GGUF the quantizer started from, as MODEL-BF16.gguf beside the output")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help="threads for llama.cpp's quantizer (default: all cores)")
+                   help="threads for converting and for llama.cpp's quantizer (default: all cores)")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.add_argument("--revision", metavar="REV", help="branch, tag or commit of a Hugging Face repo")
     p.add_argument("--progress", choices=["bar", "json", "none"], default="bar",

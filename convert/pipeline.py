@@ -129,7 +129,7 @@ def execute(plan: ConversionPlan, threads: int, progress: Progress) -> Path:
         inter_tmp = atomic.temp_path_for(inter_final or plan.output.with_name(plan.output.stem + ".intermediate.gguf"))
     try:
         direct_path = inter_tmp if inter_tmp is not None else out_tmp
-        _write_direct(plan, direct_path, progress)
+        _write_direct(plan, direct_path, threads, progress)
         if inter_tmp is None:
             atomic.commit(out_tmp, plan.output)
             return plan.output
@@ -149,7 +149,7 @@ def execute(plan: ConversionPlan, threads: int, progress: Progress) -> Path:
         atomic.discard(inter_tmp)
 
 
-def _write_direct(plan: ConversionPlan, path: Path, progress: Progress) -> None:
+def _write_direct(plan: ConversionPlan, path: Path, threads: int, progress: Progress) -> None:
     conv, vocab = plan.converter, plan.vocab
 
     def add_metadata(w: gguf.GGUFWriter) -> None:
@@ -157,4 +157,4 @@ def _write_direct(plan: ConversionPlan, path: Path, progress: Progress) -> None:
         conv.add_hparams(w)
         vocab.add_to_gguf(w)
 
-    write_gguf(path, conv.gguf_arch, plan.direct_tensors, add_metadata, progress)
+    write_gguf(path, conv.gguf_arch, plan.direct_tensors, add_metadata, progress, threads)

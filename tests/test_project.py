@@ -1,0 +1,89 @@
+"""Project-level promises: help for every option, packaging, the Qt boundary, the entry points."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from gazal_convert.cli import build_inspect_parser, build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("parser", [build_parser(), build_inspect_parser()], ids=["convert", "inspect"])
+def test_every_cli_option_has_help(parser):
+    for action in parser._actions:
+        assert action.help, f"{action.option_strings or action.dest} has no help text"
+
+
+def test_readme_documents_every_convert_option():
+    readme = (ROOT / "README.md").read_text()
+    for action in build_parser()._actions:
+        for opt in action.option_strings:
+            if opt.startswith("--") and opt != "--help":
+                assert opt in readme, f"README does not mention {opt}"
+    assert "gazal-convert inspect" in readme
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    test_lines = [l.strip() for l in readme.splitlines() if "pytest" in l and l.strip().startswith("python")]
+    assert len(test_lines) == 1, test_lines
+    assert test_lines[0] in ci
+
+
+def test_core_library_safety_and_converter_never_import_qt():
+    code = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.split('.')[0] in ('PySide6', 'shiboken6'):\n"
+        "            raise ImportError('Qt imported outside gazal_desktop.ui: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import pkgutil, importlib\n"
+        "import gazal_convert, gazal_desktop.core, gazal_desktop.library, gazal_desktop.safety\n"
+        "for pkg in (gazal_convert, gazal_desktop.core, gazal_desktop.library):\n"
+        "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "        importlib.import_module(m.name)\n"
+        "print('ok')\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
+
+
+def test_wheel_installs_gazal_convert_and_no_top_level_convert(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    (wheel,) = tmp_path.glob("gazal_desktop-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"gazal_desktop", "gazal_convert"}
+    assert "gazal_convert/cli.py" in names
+    assert "gazal_desktop/resources/__init__.py" in names and "gazal_desktop/resources/app-icon.svg" in names
+    entry_points = zipfile.ZipFile(wheel).read(
+        next(n for n in names if n.endswith("entry_points.txt"))
+    ).decode()
+    assert "gazal-convert = gazal_convert.cli:main" in entry_points
+    assert "gazal-desktop = gazal_desktop.app:main" in entry_points
+
+
+def test_resources_load_through_importlib():
+    from gazal_desktop import resources
+
+    assert "<svg" in resources.read_text("app-icon.svg")
+
+
+def test_console_scripts_answer(tmp_path):
+    bindir = Path(sys.executable).parent
+    res = subprocess.run([str(bindir / "gazal-convert"), "--help"], capture_output=True, text=True)
+    assert res.returncode == 0 and "--list-quants" in res.stdout and "inspect" in res.stdout
+    res = subprocess.run([str(bindir / "gazal-desktop"), "--version"], capture_output=True, text=True)
+    assert res.returncode == 0 and "gazal-desktop" in res.stdout
