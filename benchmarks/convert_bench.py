@@ -9,7 +9,7 @@ full layer), then, in the same run, times:
     read, ratio to the plain copy, and the process's peak RSS;
   * gazal-convert to q4_k_m: time of the bf16 intermediate and of llama.cpp's quantizer,
     and peak RSS.
-Each conversion runs in its own process so its peak RSS is its own (os.wait4).
+Each conversion runs in its own process; its peak RSS is read from /proc (VmHWM).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,11 +37,10 @@ def run_convert(src: Path, quant: str, out: Path) -> tuple[float, float, dict[st
            "--progress", "json", "--force", "--threads", str(os.cpu_count() or 1)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    stdout = proc.stdout.read()
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak = PeakRSS(proc.pid)
+    stdout, stderr = proc.communicate()
     wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    rss_mib = peak.stop()
     if proc.returncode != 0:
         raise SystemExit(f"gazal-convert {quant} failed:\n{stderr}")
     stages = {}
@@ -48,7 +48,38 @@ def run_convert(src: Path, quant: str, out: Path) -> tuple[float, float, dict[st
         ev = json.loads(line)
         if ev.get("done"):
             stages[ev["stage"]] = ev["elapsed_s"]
-    return wall, usage.ru_maxrss / 1024, stages
+    return wall, rss_mib, stages
+
+
+class PeakRSS:
+    """The child's own peak RSS (VmHWM), polled from /proc.
+
+    ru_maxrss of a forked child also counts the parent's memory from before exec, so it
+    would report this benchmark's footprint rather than gazal-convert's.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.path = f"/proc/{pid}/status"
+        self.kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with open(self.path) as fh:
+                    for line in fh:
+                        if line.startswith("VmHWM:"):
+                            self.kib = max(self.kib, int(line.split()[1]))
+            except (OSError, ValueError):
+                return
+            time.sleep(0.02)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.kib / 1024
 
 
 def plain_copy(src: Path, dst: Path) -> float:

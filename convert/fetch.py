@@ -133,6 +133,7 @@ class _CacheMonitor:
         self.blobs = cache / ("models--" + repo_id.replace("/", "--")) / "blobs"
         self.total, self.n_files, self.progress = total, n_files, progress
         self._stop = threading.Event()
+        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def _sizes(self) -> tuple[int, int]:
@@ -156,11 +157,12 @@ class _CacheMonitor:
         self._thread.start()
 
     def _tick(self) -> None:
-        size, done = self._sizes()
-        grown = max(0, min(self.total, size - self._base) - self._seen)
-        files = max(0, done - self._base_done - self._seen_done)
-        self._seen += grown
-        self._seen_done += files
+        with self._lock:
+            size, done = self._sizes()
+            grown = max(0, min(self.total, size - self._base) - self._seen)
+            files = max(0, done - self._base_done - self._seen_done)
+            self._seen += grown
+            self._seen_done += files
         if grown or files:
             self.progress.advance(grown, items=files)
 

@@ -25,6 +25,8 @@ class GGUFSummary:
     tensor_type_bytes: Counter = field(default_factory=Counter)
     tensors: dict[str, str] = field(default_factory=dict)  # name -> type
     n_params: int = 0
+    n_tokens: int = 0
+    n_merges: int = 0
 
     @property
     def architecture(self) -> str:
@@ -75,6 +77,9 @@ def read_summary(path: str | Path) -> GGUFSummary:
         except Exception:
             meta[name] = "<unreadable>"
     summary = GGUFSummary(path, size, int(reader.fields["GGUF.version"].parts[-1][0]), meta)
+    for key, attr in (("tokenizer.ggml.tokens", "n_tokens"), ("tokenizer.ggml.merges", "n_merges")):
+        if key in reader.fields:
+            setattr(summary, attr, len(reader.fields[key].data))
     for t in reader.tensors:
         end = t.data_offset + t.n_bytes
         if end > size:
@@ -110,8 +115,10 @@ def format_summary(s: GGUFSummary, full_template: bool = False) -> str:
     tok = {k: v for k, v in s.metadata.items() if k.startswith("tokenizer.ggml.")}
     if tok:
         lines.append("Tokenizer")
-        n_tokens = s.metadata.get("tokenizer.ggml.tokens")
-        lines.append(f"  model {tok.get('tokenizer.ggml.model')}, pre {tok.get('tokenizer.ggml.pre')}, tokens {n_tokens}")
+        lines.append(
+            f"  model {tok.get('tokenizer.ggml.model')}, pre {tok.get('tokenizer.ggml.pre')}, "
+            f"{s.n_tokens} tokens, {s.n_merges} merges"
+        )
         for k in ("bos_token_id", "eos_token_id", "padding_token_id", "add_bos_token"):
             if "tokenizer.ggml." + k in tok:
                 lines.append(f"  {k:<18} {tok['tokenizer.ggml.' + k]}")

@@ -26,7 +26,8 @@ from gazal_convert.quants import QuantType
 
 SRC_TYPES = {"BF16": T.BF16, "F16": T.F16, "F32": T.F32}
 CHUNK_ELEMENTS = 2 * 1024 * 1024  # 8 MiB of f32 per conversion step
-COPY_CHUNK = 64 * 1024 * 1024
+KERNEL_COPY_CHUNK = 512 * 1024 * 1024  # copy_file_range: no user-space memory at all
+COPY_CHUNK = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def _copy_range(fin, dst_fd: int, offset: int, count: int, progress: Progress) -
     if hasattr(os, "copy_file_range"):
         try:
             while done < count:
-                n = os.copy_file_range(src_fd, dst_fd, min(COPY_CHUNK, count - done), offset + done)
+                n = os.copy_file_range(src_fd, dst_fd, min(KERNEL_COPY_CHUNK, count - done), offset + done)
                 if n == 0:
                     raise _source_changed(fin.name)
                 done += n

@@ -230,5 +230,5 @@ def test_inspect_reports_a_good_file_and_generates(models):
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "Architecture  qwen3" in out and "key_length" in out and "Q4_K" in out and "Q6_K" in out
-    assert "pre qwen2" in out and "<|im_start|>" in out
+    assert "pre qwen2" in out and "512 tokens" in out and "<|im_start|>" in out
     assert "generated 4 tokens" in res.stderr

@@ -90,3 +90,40 @@ def test_list_quants_for_the_default_model_from_a_cached_config(models, tmp_path
     size_gib = float(q4.split("~")[1].split()[0])
     assert 17.5 < size_gib < 19.5  # ~19-20 GB (decimal) for 32.8 B parameters
     assert "32.76 B parameters" in res.stdout
+
+
+class _Recorder:
+    def __init__(self):
+        self.started, self.bytes, self.items, self.finished = None, 0, 0, False
+
+    def start(self, stage, total_bytes, total_items):
+        self.started = (stage, total_bytes, total_items)
+
+    def advance(self, nbytes, items=0, label=""):
+        self.bytes += nbytes
+        self.items += items
+
+    def finish(self):
+        self.finished = True
+
+
+def test_download_progress_follows_the_cache_as_it_fills(tmp_path):
+    """The download bar counts bytes landing in the HF cache and files completed."""
+    from gazal_convert.fetch import _CacheMonitor
+
+    blobs = tmp_path / "hub" / "models--org--m" / "blobs"
+    blobs.mkdir(parents=True)
+    (blobs / "old").write_bytes(b"x" * 100)  # already cached before this download
+    rec = _Recorder()
+    mon = _CacheMonitor(tmp_path / "hub", "org/m", total=3000, n_files=2, progress=rec)
+    mon.start()
+    (blobs / "a.incomplete").write_bytes(b"x" * 1000)
+    mon._tick()
+    assert (rec.bytes, rec.items) == (1000, 0)
+    (blobs / "a.incomplete").rename(blobs / "a")
+    (blobs / "b.incomplete").write_bytes(b"x" * 2000)
+    mon._tick()
+    (blobs / "b.incomplete").rename(blobs / "b")
+    mon.stop()
+    assert rec.started == ("Downloading", 3000, 2)
+    assert (rec.bytes, rec.items) == (3000, 2) and rec.finished
