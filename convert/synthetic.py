@@ -148,6 +148,8 @@ class SyntheticSpec:
     n_merges: int = 300
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
+        # Written out independently of Qwen3Converter.expected_shapes on purpose: the tests
+        # use these checkpoints as an oracle for the converter's own shape checks.
         h, hd = self.hidden, self.head_dim
         s: dict[str, tuple[int, ...]] = {"model.embed_tokens.weight": (self.vocab_size, h)}
         for i in range(self.n_layers):

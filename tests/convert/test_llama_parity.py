@@ -27,9 +27,14 @@ LAYOUTS = {
 }
 
 
-def _llama(path, **kw) -> Llama:
+def _llama_logits(path, tokens: list[int]) -> np.ndarray:
     # f32 KV cache so the comparison measures the conversion, not cache rounding.
-    return Llama(model_path=str(path), n_ctx=256, n_threads=2, verbose=False, type_k=0, type_v=0, **kw)
+    llm = Llama(model_path=str(path), n_ctx=256, n_threads=2, verbose=False, type_k=0, type_v=0, logits_all=True)
+    try:
+        llm.eval(tokens)
+        return np.array(llm.scores[: len(tokens)], dtype=np.float64)
+    finally:
+        llm.close()
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
@@ -64,12 +69,7 @@ def test_f32_gguf_logits_match_reference_forward_pass(models, name, s):
     hf = Tokenizer.from_file(str(folder / "tokenizer.json"))
     tokens = hf.encode(SAMPLES[0] + " " + SAMPLES[1]).ids
     ref = forward(load_weights(folder, s), s, tokens)
-    llm = _llama(models.gguf(s, "f32"), logits_all=True)
-    try:
-        llm.eval(tokens)
-        got = np.array(llm.scores[: len(tokens)], dtype=np.float64)
-    finally:
-        llm.close()
+    got = _llama_logits(models.gguf(s, "f32"), tokens)
     assert got.shape == ref.shape == (len(tokens), s.vocab_size)
     scale = np.abs(ref).max()
     assert np.abs(got - ref).max() <= 1e-4 * scale, f"max diff {np.abs(got - ref).max()} vs scale {scale}"
@@ -82,11 +82,6 @@ def test_bf16_output_keeps_the_reference_logits(models):
     folder = models.checkpoint(s)
     tokens = Tokenizer.from_file(str(folder / "tokenizer.json")).encode(SAMPLES[4]).ids
     ref = forward(load_weights(folder, s), s, tokens)
-    llm = _llama(models.gguf(s, "bf16"), logits_all=True)
-    try:
-        llm.eval(tokens)
-        got = np.array(llm.scores[: len(tokens)], dtype=np.float64)
-    finally:
-        llm.close()
+    got = _llama_logits(models.gguf(s, "bf16"), tokens)
     # bf16 matmuls round activations; the weights themselves are bit-identical.
     assert np.abs(got - ref).max() <= 3e-2 * np.abs(ref).max()
