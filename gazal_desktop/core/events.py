@@ -1,0 +1,48 @@
+"""What a backend's stream yields: reasoning text, answer text, statistics, the end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Union
+
+FinishReason = Literal["stop", "length", "cancelled", "error"]
+
+
+@dataclass(frozen=True)
+class PromptStarted:
+    """The prompt is being processed; no token yet ("processing prompt" in the UI)."""
+
+    prompt_tokens: int
+    cached_tokens: int  # reused from the KV cache of the previous turn, not re-read
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    text: str
+    # The template had opened <think> in the prompt unseen: everything shown as answer so
+    # far was reasoning. Consumers move their answer text to the reasoning, then add `text`.
+    replaces_answer: bool = False
+
+
+@dataclass(frozen=True)
+class AnswerDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int = 0
+    ttft_s: float | None = None  # time to first token
+    prompt_tps: float | None = None  # prompt tokens processed per second
+    gen_tps: float | None = None  # generated tokens per second after the first
+
+
+@dataclass(frozen=True)
+class Finished:
+    reason: FinishReason
+    error: str | None = None
+
+
+Event = Union[PromptStarted, ReasoningDelta, AnswerDelta, Usage, Finished]
