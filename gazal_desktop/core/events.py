@@ -37,6 +37,17 @@ class Usage:
     ttft_s: float | None = None  # time to first token
     prompt_tps: float | None = None  # prompt tokens processed per second
     gen_tps: float | None = None  # generated tokens per second after the first
+    reasoning_s: float | None = None  # how long the model reasoned ("Reasoned for N s")
+
+
+@dataclass(frozen=True)
+class ContextNotice:
+    """The conversation was trimmed (oldest turns left out) or the context is nearly full."""
+
+    used: int
+    limit: int
+    dropped_turns: int
+    message: str
 
 
 @dataclass(frozen=True)
@@ -45,4 +56,4 @@ class Finished:
     error: str | None = None
 
 
-Event = Union[PromptStarted, ReasoningDelta, AnswerDelta, Usage, Finished]
+Event = Union[PromptStarted, ReasoningDelta, AnswerDelta, Usage, ContextNotice, Finished]

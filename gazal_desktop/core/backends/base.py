@@ -1,0 +1,34 @@
+"""The interface every backend implements, and the stream it yields."""
+
+from __future__ import annotations
+
+from typing import Iterator, Protocol
+
+from gazal_desktop.core.cancel import CancelToken
+from gazal_desktop.core.events import Event
+from gazal_desktop.core.sampling import Sampling
+
+Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
+
+
+class BackendError(Exception):
+    """A failure explained for a learner; `detail` holds the technical part."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class Backend(Protocol):
+    name: str
+
+    @property
+    def n_ctx(self) -> int: ...
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        """Tokens of the rendered prompt (template and generation prompt included)."""
+
+    def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None) -> Iterator[Event]:
+        """Yield PromptStarted, Reasoning/AnswerDelta..., Usage, then exactly one Finished."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,291 @@
+"""In-process llama.cpp through llama-cpp-python.
+
+Loading is its own step (progress, cancellation, GPU -> CPU fallback with the reason).
+Generation renders the GGUF's own chat template, reuses the KV cache for the common
+prefix with the previous turn, processes the prompt in slices so Stop is honoured within
+about 150 ms, and checks for Stop between tokens.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import ctypes
+import os
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterator
+
+from gazal_desktop.core.backends.base import BackendError, Message
+from gazal_desktop.core.cancel import CancelToken
+from gazal_desktop.core.events import AnswerDelta, Event, Finished, PromptStarted, ReasoningDelta, Usage
+from gazal_desktop.core.reasoning import ReasoningParser, prompt_opens_reasoning
+from gazal_desktop.core.sampling import Sampling
+
+KV_TYPES = {"f16": 1, "q8_0": 8, "f32": 0}  # ggml type ids
+_LOAD_LOCK = threading.Lock()
+SLICE_SECONDS = 0.15  # prompt processing between Stop checks
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    n_gpu_layers: int = 0  # -1: all
+    n_ctx: int = 8192
+    n_threads: int | None = None
+    flash_attn: bool = False
+    kv_type: str = "f16"
+    n_batch: int = 512
+
+    def llama_kwargs(self) -> dict:
+        if self.kv_type not in KV_TYPES:
+            raise BackendError(f"Unknown KV cache type {self.kv_type!r}; choose f16 or q8_0")
+        threads = self.n_threads or max(1, os.cpu_count() or 1)
+        return dict(
+            n_gpu_layers=self.n_gpu_layers, n_ctx=self.n_ctx, n_threads=threads, n_threads_batch=threads,
+            flash_attn=self.flash_attn, type_k=KV_TYPES[self.kv_type], type_v=KV_TYPES[self.kv_type],
+            n_batch=self.n_batch, n_ubatch=min(self.n_batch, 512), verbose=False,
+        )
+
+
+@contextlib.contextmanager
+def _load_progress(callback: Callable[[float], bool]):
+    """llama-cpp-python has no load-progress argument; set llama.cpp's callback on the
+    default model params it starts from, for the duration of one load."""
+    import llama_cpp
+    import llama_cpp.llama as llama_mod
+
+    module = llama_mod.llama_cpp
+    original = module.llama_model_default_params
+
+    def cb(progress: float, _user) -> bool:
+        try:
+            return bool(callback(float(progress)))
+        except Exception:
+            return True
+
+    c_cb = llama_cpp.llama_progress_callback(cb)
+
+    def patched():
+        params = original()
+        params.progress_callback = c_cb
+        return params
+
+    with _LOAD_LOCK:
+        module.llama_model_default_params = patched
+        try:
+            yield
+        finally:
+            module.llama_model_default_params = original
+
+
+def _open_llama(path: Path, settings: LocalSettings, progress, cancel: CancelToken | None):
+    from gazal_convert.llamalog import LlamaLog
+    from llama_cpp import Llama
+
+    def on_progress(p: float) -> bool:
+        if progress is not None:
+            progress(p)
+        return not (cancel is not None and cancel.cancelled)
+
+    with LlamaLog() as log, _load_progress(on_progress):
+        try:
+            return Llama(model_path=str(path), **settings.llama_kwargs()), log
+        except (ValueError, RuntimeError, OSError) as exc:
+            detail = log.tail(6, contains=("error", "failed", "alloc", "memory", "unknown", "invalid", "cuda", "metal", "vulkan"))
+            if cancel is not None and cancel.cancelled:
+                raise BackendError("Loading was cancelled.", detail) from None
+            raise BackendError(f"llama.cpp could not load the model: {exc}", detail) from None
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self, llm, path: Path, settings: LocalSettings, fallback_reason: str | None = None) -> None:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.llm = llm
+        self.path = Path(path)
+        self.settings = settings
+        self.fallback_reason = fallback_reason
+        self._lock = threading.Lock()
+        model = llm._model
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise BackendError(f"{self.path.name} has no chat template; convert it again with gazal-convert")
+        eos = model.token_eos()
+        bos = model.token_bos()
+        self._formatter = Jinja2ChatFormatter(
+            template,
+            eos_token=model.token_get_text(eos) if eos >= 0 else "",
+            bos_token=model.token_get_text(bos) if bos >= 0 else "",
+        )
+        self._add_bos = bool(model.add_bos_token())
+        import llama_cpp
+
+        self._vocab = model.vocab
+        self._is_eog = lambda t: bool(llama_cpp.llama_vocab_is_eog(self._vocab, t))
+        self._piece_buf = ctypes.create_string_buffer(256)
+        self._to_piece = llama_cpp.llama_token_to_piece
+
+    def _piece(self, token: int) -> bytes:
+        """A token's bytes (llama-cpp-python's own helper pads to 32 bytes with NULs)."""
+        buf = self._piece_buf
+        n = self._to_piece(self._vocab, token, buf, len(buf), 0, False)
+        if n < 0:  # longer than the buffer: grow and retry
+            self._piece_buf = buf = ctypes.create_string_buffer(-n)
+            n = self._to_piece(self._vocab, token, buf, len(buf), 0, False)
+        return buf.raw[:n]
+
+    # -- loading ------------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        settings: LocalSettings = LocalSettings(),
+        progress: Callable[[float], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> "LocalBackend":
+        """Load a GGUF. A failed GPU load falls back to the CPU and says why."""
+        from gazal_convert.errors import ConvertError
+        from gazal_convert.inspection import read_summary
+
+        path = Path(path)
+        try:
+            summary = read_summary(path)
+        except ConvertError as exc:
+            raise BackendError(f"This model file cannot be used: {exc}") from None
+        if not summary.metadata.get("tokenizer.chat_template"):
+            raise BackendError(f"{path.name} has no chat template; convert it again with gazal-convert")
+        try:
+            llm, _ = _open_llama(path, settings, progress, cancel)
+            return cls(llm, path, settings)
+        except BackendError as first:
+            if settings.n_gpu_layers == 0 or (cancel is not None and cancel.cancelled):
+                raise
+            cpu = replace(settings, n_gpu_layers=0)
+            llm, _ = _open_llama(path, cpu, progress, cancel)
+            reason = f"GPU load failed ({first}); running on the CPU instead."
+            if first.detail:
+                reason += f" llama.cpp said: {first.detail.splitlines()[-1]}"
+            return cls(llm, path, cpu, fallback_reason=reason)
+
+    # -- prompts ------------------------------------------------------------------------
+    @property
+    def n_ctx(self) -> int:
+        return self.llm.n_ctx()
+
+    def render(self, messages: list[Message]) -> str:
+        return self._formatter(messages=messages).prompt
+
+    def tokenize_prompt(self, prompt: str) -> list[int]:
+        return self.llm.tokenize(prompt.encode("utf-8"), add_bos=self._add_bos, special=True)
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        return len(self.tokenize_prompt(self.render(messages)))
+
+    def count_text(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    # -- generation ---------------------------------------------------------------------
+    def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None) -> Iterator[Event]:
+        cancel = cancel or CancelToken()
+        with self._lock:
+            yield from self._stream(messages, sampling.validated(), cancel)
+
+    def _stream(self, messages: list[Message], s: Sampling, cancel: CancelToken) -> Iterator[Event]:
+        llm = self.llm
+        prompt = self.render(messages)
+        tokens = self.tokenize_prompt(prompt)
+        n_ctx = llm.n_ctx()
+        if len(tokens) >= n_ctx:
+            yield Finished("error", f"The conversation needs {len(tokens)} tokens but the context holds {n_ctx}.")
+            return
+        max_new = min(s.max_tokens, n_ctx - len(tokens))
+        t0 = time.perf_counter()
+        cached = self._reuse_prefix(tokens)
+        yield PromptStarted(len(tokens), cached)
+        if not self._eval_prompt(tokens, cancel):
+            yield Usage(len(tokens), 0, cached)
+            yield Finished("cancelled")
+            return
+        t_prompt = time.perf_counter() - t0
+        if s.seed is not None:
+            llm.set_seed(s.seed)
+        parser = ReasoningParser(in_reasoning=prompt_opens_reasoning(prompt))
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        n_gen, t_first, reason = 0, None, "length"
+        gen = llm.generate(
+            tokens, top_k=s.top_k, top_p=s.top_p, min_p=s.min_p, temp=s.temperature,
+            repeat_penalty=s.repeat_penalty,
+        )
+        try:
+            for tok in gen:
+                if t_first is None:
+                    t_first = time.perf_counter()
+                if self._is_eog(tok):
+                    reason = "stop"
+                    break
+                n_gen += 1
+                text = decoder.decode(self._piece(tok))
+                if text:
+                    yield from parser.feed(text)
+                if cancel.cancelled:
+                    reason = "cancelled"
+                    break
+                if n_gen >= max_new:
+                    break
+        except Exception as exc:  # llama.cpp decode errors (out of memory mid-way...)
+            yield from parser.feed(decoder.decode(b"", final=True))
+            yield from parser.finish()
+            yield Finished("error", f"Generation failed: {exc}")
+            return
+        finally:
+            gen.close()
+        yield from parser.feed(decoder.decode(b"", final=True))
+        yield from parser.finish()
+        t_end = time.perf_counter()
+        new_prompt = len(tokens) - cached
+        yield Usage(
+            prompt_tokens=len(tokens), completion_tokens=n_gen, cached_tokens=cached,
+            ttft_s=(t_first - t0) if t_first else None,
+            prompt_tps=new_prompt / t_prompt if t_prompt > 0 and new_prompt > 0 else None,
+            gen_tps=(n_gen - 1) / (t_end - t_first) if t_first and n_gen > 1 and t_end > t_first else None,
+            reasoning_s=parser.reasoning_seconds,
+        )
+        yield Finished(reason)
+
+    def _reuse_prefix(self, tokens: list[int]) -> int:
+        """Keep the KV cache for the longest common prefix with what it holds; drop the rest."""
+        llm = self.llm
+        held = llm.n_tokens
+        common = 0
+        ids = llm._input_ids
+        limit = min(held, len(tokens) - 1)  # always re-read at least one token for fresh logits
+        while common < limit and ids[common] == tokens[common]:
+            common += 1
+        if common < held:
+            if not llm._ctx.kv_cache_seq_rm(-1, common, -1):
+                llm.reset()
+                common = 0
+            llm.n_tokens = common
+        return common
+
+    def _eval_prompt(self, tokens: list[int], cancel: CancelToken) -> bool:
+        """Read the uncached part of the prompt in slices sized to ~150 ms, checking Stop."""
+        llm = self.llm
+        step = 32
+        while llm.n_tokens < len(tokens):
+            if cancel.cancelled:
+                return False
+            chunk = tokens[llm.n_tokens : llm.n_tokens + step]
+            t = time.perf_counter()
+            llm.eval(chunk)
+            dt = time.perf_counter() - t
+            rate = len(chunk) / dt if dt > 0 else 1e6
+            step = int(max(8, min(llm.n_batch, rate * SLICE_SECONDS)))
+        return True
+
+    def close(self) -> None:
+        self.llm.close()

@@ -1,0 +1,107 @@
+"""Chat sessions: framing, the context budget, overflow that keeps the vignette, statuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from gazal_desktop.core.backends.local import LocalBackend, LocalSettings
+from gazal_desktop.core.cancel import CancelToken
+from gazal_desktop.core.chat import ChatMessage, ChatSession
+from gazal_desktop.core.events import AnswerDelta, ContextNotice, Finished, ReasoningDelta
+from gazal_desktop.core.sampling import Sampling
+
+VIGNETTE = "A 24-year-old woman has fever, dysuria and right flank pain. Urinalysis shows nitrites."
+
+
+@pytest.fixture(scope="module")
+def small_ctx(tiny_gguf):
+    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=512, n_threads=2))
+    yield b
+    b.close()
+
+
+def test_prompt_frames_education_on_the_vignette(small_ctx):
+    chat = ChatSession(small_ctx, VIGNETTE, Sampling(max_tokens=8, seed=1))
+    msgs, dropped = chat.build()
+    assert dropped == 0 and msgs[0]["role"] == "system"
+    assert "education" in msgs[0]["content"] and VIGNETTE in msgs[0]["content"]
+    assert "Step 1" in msgs[0]["content"] and "Primary Diagnosis" in msgs[0]["content"]
+
+
+def test_a_turn_records_reasoning_answer_stats_and_status(small_ctx):
+    saved = []
+    chat = ChatSession(small_ctx, VIGNETTE, Sampling(max_tokens=10, seed=1), on_update=lambda m: saved.append(m.status))
+    events = list(chat.send("What is the diagnosis?"))
+    reply = chat.messages[-1]
+    assert reply.role == "assistant" and reply.status in ("partial", "complete")
+    shown = "".join(e.text for e in events if isinstance(e, (ReasoningDelta, AnswerDelta)))
+    assert reply.reasoning + reply.content == shown
+    assert reply.usage is not None and reply.usage.completion_tokens > 0
+    assert saved and saved[-1] == reply.status  # saved as it finished
+
+
+def test_earlier_reasoning_is_left_out_unless_kept(small_ctx):
+    chat = ChatSession(small_ctx, VIGNETTE)
+    chat.messages = [ChatMessage("user", "Diagnosis?"),
+                     ChatMessage("assistant", "Pyelonephritis.", reasoning="Step 1: fever and flank pain.")]
+    msgs, _ = chat.build()
+    assert msgs[-1] == {"role": "assistant", "content": "Pyelonephritis."}
+    chat.keep_reasoning = True
+    msgs, _ = chat.build()
+    assert "Step 1: fever and flank pain." in msgs[-1]["content"] and "<think>" in msgs[-1]["content"]
+
+
+def test_context_status_counts_with_the_model_tokenizer(tiny_gguf):
+    backend = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=2048, n_threads=2))
+    try:
+        chat = ChatSession(backend, VIGNETTE, Sampling(max_tokens=64))
+        status = chat.context_status()
+        assert status.used == backend.count_tokens(chat.build()[0])
+        assert status.limit == 2048 and status.describe() == f"used {status.used:,} of 2,048 tokens"
+        assert status.level == "ok"
+        per_unit = backend.count_text("renal colic " * 100) / 100
+        room = 2048 - status.used
+        near = "renal colic " * int((room - 64 - 0.1 * 2048) / per_unit)  # ~90% used with the reply
+        assert chat.context_status(near).level == "warn"  # warned before it is full
+        assert chat.context_status("renal colic " * int(room / per_unit)).level == "full"
+    finally:
+        backend.close()
+
+
+def test_overflow_leaves_out_oldest_turns_but_never_the_vignette(small_ctx):
+    chat = ChatSession(small_ctx, VIGNETTE, Sampling(max_tokens=48, seed=1))
+    for i in range(8):
+        chat.messages += [ChatMessage("user", f"Question {i}: what about the antibiotic choice? " * 2),
+                          ChatMessage("assistant", f"Answer {i}: ceftriaxone, then narrow. " * 3)]
+    events = list(chat.send("And the follow-up?"))
+    notice = next(e for e in events if isinstance(e, ContextNotice))
+    assert notice.dropped_turns >= 1 and "vignette is always kept" in notice.message
+    msgs, dropped = chat.build(chat._history()[:-1])
+    assert dropped == notice.dropped_turns
+    assert VIGNETTE in msgs[0]["content"] and msgs[-1]["content"] == "And the follow-up?"
+    assert small_ctx.count_tokens(msgs) + 48 <= 512
+    assert "Question 0" not in str(msgs)
+    assert events[-1].reason in ("length", "stop")
+
+
+def test_a_vignette_too_big_for_the_context_is_a_clear_error(small_ctx):
+    chat = ChatSession(small_ctx, VIGNETTE + " Past history: " + "hypertension, " * 300)
+    events = list(chat.send("Diagnosis?"))
+    assert events[-1].reason == "error" and "Raise the context length" in events[-1].error
+    assert chat.messages[-1].status == "error"
+
+
+def test_cancel_marks_the_reply_cancelled_and_keeps_it(small_ctx):
+    chat = ChatSession(small_ctx, VIGNETTE, Sampling(max_tokens=200, seed=5))
+    cancel = CancelToken()
+    for i, ev in enumerate(chat.send("Explain.", cancel)):
+        if i == 6:
+            cancel.cancel()
+    reply = chat.messages[-1]
+    assert reply.status == "cancelled" and (reply.reasoning or reply.content)
+    # A stopped reply with answer text stays in the history (it is what the learner saw);
+    # one stopped while still reasoning has nothing to carry forward.
+    chat.messages[-1] = ChatMessage("assistant", "Pyelonephr", reasoning="Step 1", status="cancelled")
+    assert chat.build()[0][-1] == {"role": "assistant", "content": "Pyelonephr"}
+    chat.messages[-1] = ChatMessage("assistant", "", reasoning="Step 1", status="cancelled")
+    assert chat.build()[0][-1] == {"role": "user", "content": "Explain."}
