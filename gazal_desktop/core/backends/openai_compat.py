@@ -130,7 +130,8 @@ class OpenAIBackend:
             body["repetition_penalty"] = s.repeat_penalty
         if s.seed is not None:
             body["seed"] = s.seed
-        yield PromptStarted(self.count_tokens(messages), 0)
+        estimate = self.count_tokens(messages)
+        yield PromptStarted(estimate, 0)
         conn = self._conn()
         t0 = time.perf_counter()
 
@@ -197,12 +198,13 @@ class OpenAIBackend:
             conn.close()
         yield from parser.finish()
         t_end = time.perf_counter()
-        yield self._usage(usage, timings, sep, t0, t_end, parser)
+        yield self._usage(usage, timings, sep, t0, t_end, parser, estimate)
         yield Finished("cancelled" if cancel.cancelled else (reason or "stop"))
 
-    def _usage(self, usage, timings, sep, t0, t_end, parser) -> Usage:
+    def _usage(self, usage, timings, sep, t0, t_end, parser, estimate: int) -> Usage:
+        """The server's usage when it sends one; else our count (one chunk per token)."""
         first = sep["first"]
-        prompt_tokens = (usage or {}).get("prompt_tokens", 0)
+        prompt_tokens = (usage or {}).get("prompt_tokens") or estimate
         completion = (usage or {}).get("completion_tokens", sep["n"])
         cached = ((usage or {}).get("prompt_tokens_details") or {}).get("cached_tokens", 0) or 0
         prompt_tps = gen_tps = None

@@ -1,0 +1,161 @@
+"""The OpenAI-compatible backend against a real llama-cpp-python server on 127.0.0.1,
+and a scripted SSE server for the separate-reasoning-field dialect (vLLM, llama-server)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from gazal_desktop.core.backends import BackendError
+from gazal_desktop.core.backends.openai_compat import OpenAIBackend
+from gazal_desktop.core.cancel import CancelToken
+from gazal_desktop.core.chat import ChatSession
+from gazal_desktop.core.events import AnswerDelta, Finished, PromptStarted, ReasoningDelta, Usage
+from gazal_desktop.core.sampling import Sampling
+
+MSGS = [{"role": "system", "content": "Clinical tutor. Case: fever and flank pain."},
+        {"role": "user", "content": "What is the diagnosis?"}]
+
+
+def test_streams_from_a_real_llama_cpp_server(llama_server):
+    b = OpenAIBackend(llama_server + "/v1")
+    assert "tiny-gazal" in b.check() and b.model == "tiny-gazal"
+    events = list(b.stream(MSGS, Sampling(max_tokens=12, seed=4)))
+    assert isinstance(events[0], PromptStarted)
+    assert isinstance(events[-1], Finished) and events[-1].reason in ("length", "stop")
+    text = "".join(e.text for e in events if isinstance(e, (ReasoningDelta, AnswerDelta)))
+    usage = next(e for e in events if isinstance(e, Usage))
+    assert usage.completion_tokens >= 1 and usage.prompt_tokens > 0
+    assert usage.ttft_s is not None
+    assert text or usage.completion_tokens  # random weights may sample end-of-turn early
+
+
+def test_token_counts_come_from_the_server_tokenizer(llama_server, tiny_gguf):
+    from llama_cpp import Llama
+
+    b = OpenAIBackend(llama_server)  # without /v1: added
+    text = "Potassium 6.2 mmol/L with peaked T waves."
+    vocab = Llama(model_path=str(tiny_gguf), vocab_only=True, verbose=False)
+    try:
+        expected = len(vocab.tokenize(text.encode(), add_bos=False))
+    finally:
+        vocab.close()
+    assert b.count_text(text) == expected
+    assert b._tokenizer == "llama-cpp-python"
+
+
+def test_a_chat_session_runs_on_the_server(llama_server):
+    b = OpenAIBackend(llama_server + "/v1", n_ctx=1024)
+    chat = ChatSession(b, "A 30-year-old with fever.", Sampling(max_tokens=6, seed=1))
+    events = list(chat.send("Diagnosis?"))
+    assert events[-1].reason in ("length", "stop")
+    assert chat.messages[-1].status in ("partial", "complete")
+
+
+def test_stop_closes_the_stream_at_once(llama_server):
+    b = OpenAIBackend(llama_server + "/v1")
+    cancel = CancelToken()
+    events = []
+    t_cancel = None
+    for ev in b.stream(MSGS, Sampling(max_tokens=800, temperature=1.5, top_k=0, top_p=1.0, seed=9), cancel):
+        events.append(ev)
+        if isinstance(ev, (ReasoningDelta, AnswerDelta)) and t_cancel is None:
+            t_cancel = time.perf_counter()
+            cancel.cancel()
+    assert events[-1] == Finished("cancelled")
+    # The server is still usable afterwards.
+    assert list(b.stream(MSGS, Sampling(max_tokens=2)))[-1].reason in ("length", "stop")
+
+
+def test_unreachable_server_is_a_clear_error():
+    b = OpenAIBackend("http://127.0.0.1:9/v1")
+    with pytest.raises(BackendError, match="Cannot reach the server"):
+        b.check()
+    events = list(b.stream(MSGS, Sampling(max_tokens=2)))
+    assert events[-1].reason == "error" and "connection" in events[-1].error.lower()
+
+
+def test_bad_address_is_refused():
+    with pytest.raises(BackendError, match="should look like"):
+        OpenAIBackend("localhost:8000")
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """Speaks the streaming dialect where reasoning has its own field."""
+
+    chunks: list[dict] = []
+    status = 200
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if self.status != 200:
+            body = json.dumps({"error": {"message": "model 'x' not found"}}).encode()
+            self.send_response(self.status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for c in self.chunks:
+            self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
+            self.wfile.flush()
+        self.wfile.write(b"data: [DONE]\n\n")
+
+
+@pytest.fixture
+def scripted():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+def _delta(**d):
+    return {"choices": [{"index": 0, "delta": d, "finish_reason": None}]}
+
+
+def test_separate_reasoning_field_and_think_tags_in_content(scripted):
+    _Scripted.status = 200
+    _Scripted.chunks = [
+        _delta(role="assistant"),
+        _delta(reasoning_content="Step 1: fever, flank pain.\n"),
+        _delta(reasoning="Step 2: nitrites.\n"),
+        _delta(content="## Primary Diagnosis\nPyelonephritis."),
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+         "usage": {"prompt_tokens": 40, "completion_tokens": 17}},
+    ]
+    b = OpenAIBackend(f"http://127.0.0.1:{scripted.server_port}/v1", model="m", n_ctx=4096)
+    events = list(b.stream(MSGS, Sampling()))
+    reasoning = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+    answer = "".join(e.text for e in events if isinstance(e, AnswerDelta))
+    assert reasoning == "Step 1: fever, flank pain.\nStep 2: nitrites.\n"
+    assert answer == "## Primary Diagnosis\nPyelonephritis."
+    usage = next(e for e in events if isinstance(e, Usage))
+    assert (usage.prompt_tokens, usage.completion_tokens) == (40, 17) and usage.reasoning_s is not None
+    assert events[-1] == Finished("stop")
+
+    _Scripted.chunks = [_delta(content="<thi"), _delta(content="nk>Step 1: x</th"), _delta(content="ink>Answer"),
+                        {"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}]
+    events = list(b.stream(MSGS, Sampling()))
+    assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == "Step 1: x"
+    assert "".join(e.text for e in events if isinstance(e, AnswerDelta)) == "Answer"
+    assert events[-1] == Finished("length")
+
+
+def test_server_error_message_reaches_the_user(scripted):
+    _Scripted.status = 404
+    try:
+        b = OpenAIBackend(f"http://127.0.0.1:{scripted.server_port}/v1", model="x", n_ctx=4096)
+        events = list(b.stream(MSGS, Sampling()))
+        assert events[-1].reason == "error" and "model 'x' not found" in events[-1].error
+    finally:
+        _Scripted.status = 200
