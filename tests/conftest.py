@@ -16,10 +16,9 @@ from gazal_convert.synthetic import SyntheticSpec, build_checkpoint
 
 
 @pytest.fixture(autouse=True)
-def _private_home(tmp_path, monkeypatch):
+def _private_home(tmp_path_factory, monkeypatch):
     """No test reads or writes the real home, HF cache or app data folder."""
-    home = tmp_path / "home"
-    home.mkdir()
+    home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GAZAL_DATA_DIR", str(home / "gazal-data"))
     monkeypatch.setenv("HF_HOME", str(home / "hf"))
