@@ -74,6 +74,10 @@ class ChatSession:
     messages: list[ChatMessage] = field(default_factory=list)
     # Called as a reply grows (at most every few tokens) so it can be saved as it streams.
     on_update: Callable[[ChatMessage], None] | None = None
+    # Read each finished exchange into the KV cache right away (local backend), so the
+    # next message starts fast however long the chat grows.
+    prefill_after_reply: bool = True
+    _prefill_cancel: CancelToken | None = field(default=None, repr=False)
 
     # -- context ------------------------------------------------------------------------
     def _system(self) -> Message:
@@ -116,8 +120,22 @@ class ChatSession:
     # -- conversation -------------------------------------------------------------------
     def send(self, text: str, cancel: CancelToken | None = None) -> Iterator[Event]:
         """Add the learner's message and stream the reply."""
+        self.cancel_prefill()
         self.messages.append(ChatMessage("user", text))
         yield from self.reply(cancel)
+
+    def cancel_prefill(self) -> None:
+        if self._prefill_cancel is not None:
+            self._prefill_cancel.cancel()
+
+    def prefill(self) -> None:
+        """Read the conversation so far into the backend's cache (if it has one)."""
+        prefill = getattr(self.backend, "prefill", None)
+        if prefill is None:
+            return
+        self._prefill_cancel = CancelToken()
+        msgs, _ = self.build()
+        prefill(msgs, self._prefill_cancel)
 
     def reply(self, cancel: CancelToken | None = None) -> Iterator[Event]:
         """Stream a reply to the conversation as it stands (also used to regenerate)."""
@@ -169,6 +187,8 @@ class ChatSession:
             reply.status = "error"
             reply.error = "The model stopped without finishing."
         self._notify(reply)
+        if self.prefill_after_reply and reply.status in ("complete", "partial"):
+            self.prefill()
 
     def _notify(self, m: ChatMessage) -> None:
         if self.on_update is not None:

@@ -105,3 +105,22 @@ def test_cancel_marks_the_reply_cancelled_and_keeps_it(small_ctx):
     assert chat.build()[0][-1] == {"role": "assistant", "content": "Pyelonephr"}
     chat.messages[-1] = ChatMessage("assistant", "", reasoning="Step 1", status="cancelled")
     assert chat.build()[0][-1] == {"role": "user", "content": "Explain."}
+
+
+def test_follow_up_reads_only_the_new_message(tiny_gguf):
+    """After each reply the exchange is read into the cache, so turn N reads only its message."""
+    from gazal_desktop.core.events import PromptStarted
+
+    backend = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=2048, n_threads=2))
+    try:
+        chat = ChatSession(backend, VIGNETTE, Sampling(max_tokens=6, seed=2))
+        new_tokens = []
+        for q in ["Diagnosis?", "Organism?", "Antibiotic?", "Duration?"]:
+            started = next(e for e in list(chat.send(q)) if isinstance(e, PromptStarted))
+            new_tokens.append(started.prompt_tokens - started.cached_tokens)
+        assert max(new_tokens[1:]) <= 24  # the question and the chat markers, not the history
+        # Sending while the cache is being filled cancels the fill; nothing breaks.
+        chat.cancel_prefill()
+        assert list(chat.send("Follow-up?"))[-1].reason in ("length", "stop")
+    finally:
+        backend.close()

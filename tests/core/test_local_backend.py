@@ -166,3 +166,27 @@ def test_cancelled_load(tiny_gguf):
     cancel.cancel()
     with pytest.raises(BackendError, match="cancelled"):
         LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=256), cancel=cancel)
+
+
+def test_stop_aborts_a_long_prompt_batch_midway(models):
+    """One 2,000-token batch on a bigger model: Stop lands inside llama_decode itself."""
+    from gazal_convert.synthetic import SyntheticSpec
+
+    spec = SyntheticSpec(n_layers=8, hidden=512, n_head=8, n_head_kv=4, head_dim=64, ffn=1536, vocab_size=1024)
+    b = LocalBackend.load(models.gguf(spec, "q8_0"), LocalSettings(n_ctx=4096, n_threads=2, n_batch=4096))
+    try:
+        msgs = [SYSTEM, {"role": "user", "content": "Fever, cough and crackles at the right base. " * 60}]
+        n_prompt = b.count_tokens(msgs)
+        assert 1500 < n_prompt < 4000
+        cancel = CancelToken()
+        events = []
+        for ev in b.stream(msgs, Sampling(max_tokens=20), cancel):
+            events.append(ev)
+            if isinstance(ev, PromptStarted):
+                threading.Timer(0.05, cancel.cancel).start()
+        assert events[-1] == Finished("cancelled")
+        assert b.llm.n_tokens < n_prompt  # the batch was abandoned part-way, not finished
+        # And the model is fine afterwards.
+        assert list(b.stream(msgs[:1], Sampling(max_tokens=2)))[-1].reason in ("length", "stop")
+    finally:
+        b.close()

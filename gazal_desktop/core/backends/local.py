@@ -2,8 +2,8 @@
 
 Loading is its own step (progress, cancellation, GPU -> CPU fallback with the reason).
 Generation renders the GGUF's own chat template, reuses the KV cache for the common
-prefix with the previous turn, processes the prompt in slices so Stop is honoured within
-about 150 ms, and checks for Stop between tokens.
+prefix with the previous turn, and honours Stop between tokens and, through llama.cpp's
+abort callback, in the middle of a prompt batch.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from gazal_desktop.core.sampling import Sampling
 
 KV_TYPES = {"f16": 1, "q8_0": 8, "f32": 0}  # ggml type ids
 _LOAD_LOCK = threading.Lock()
-SLICE_SECONDS = 0.15  # prompt processing between Stop checks
 
 
 @dataclass(frozen=True)
@@ -49,38 +48,65 @@ class LocalSettings:
         )
 
 
+class _AbortSwitch:
+    """llama.cpp asks this between graph nodes whether to abort the running decode.
+
+    Stop then interrupts even a long prompt batch within milliseconds (CPU backend),
+    without slicing the prompt into small, slow batches.
+    """
+
+    def __init__(self) -> None:
+        import llama_cpp
+
+        self.cancel: CancelToken | None = None
+        self.c_callback = llama_cpp.ggml_abort_callback(self._check)
+
+    def _check(self, _data) -> bool:
+        c = self.cancel
+        return bool(c is not None and c.cancelled)
+
+
 @contextlib.contextmanager
-def _load_progress(callback: Callable[[float], bool]):
-    """llama-cpp-python has no load-progress argument; set llama.cpp's callback on the
-    default model params it starts from, for the duration of one load."""
+def _patched_defaults(progress: Callable[[float], bool], abort: _AbortSwitch):
+    """llama-cpp-python has no arguments for load progress or decode abort; set llama.cpp's
+    callbacks on the default params it starts from, for the duration of one load."""
     import llama_cpp
     import llama_cpp.llama as llama_mod
 
     module = llama_mod.llama_cpp
-    original = module.llama_model_default_params
+    model_defaults = module.llama_model_default_params
+    context_defaults = module.llama_context_default_params
 
-    def cb(progress: float, _user) -> bool:
+    def cb(value: float, _user) -> bool:
         try:
-            return bool(callback(float(progress)))
+            return bool(progress(float(value)))
         except Exception:
             return True
 
-    c_cb = llama_cpp.llama_progress_callback(cb)
+    c_progress = llama_cpp.llama_progress_callback(cb)
 
-    def patched():
-        params = original()
-        params.progress_callback = c_cb
+    def patched_model():
+        params = model_defaults()
+        params.progress_callback = c_progress
+        return params
+
+    def patched_context():
+        params = context_defaults()
+        params.abort_callback = abort.c_callback
         return params
 
     with _LOAD_LOCK:
-        module.llama_model_default_params = patched
+        module.llama_model_default_params = patched_model
+        module.llama_context_default_params = patched_context
         try:
             yield
         finally:
-            module.llama_model_default_params = original
+            module.llama_model_default_params = model_defaults
+            module.llama_context_default_params = context_defaults
 
 
 def _open_llama(path: Path, settings: LocalSettings, progress, cancel: CancelToken | None):
+    """(Llama, abort switch) or a BackendError with llama.cpp's own words as detail."""
     from gazal_convert.llamalog import LlamaLog
     from llama_cpp import Llama
 
@@ -89,9 +115,10 @@ def _open_llama(path: Path, settings: LocalSettings, progress, cancel: CancelTok
             progress(p)
         return not (cancel is not None and cancel.cancelled)
 
-    with LlamaLog() as log, _load_progress(on_progress):
+    abort = _AbortSwitch()
+    with LlamaLog() as log, _patched_defaults(on_progress, abort):
         try:
-            return Llama(model_path=str(path), **settings.llama_kwargs()), log
+            return Llama(model_path=str(path), **settings.llama_kwargs()), abort
         except (ValueError, RuntimeError, OSError) as exc:
             detail = log.tail(6, contains=("error", "failed", "alloc", "memory", "unknown", "invalid", "cuda", "metal", "vulkan"))
             if cancel is not None and cancel.cancelled:
@@ -102,10 +129,12 @@ def _open_llama(path: Path, settings: LocalSettings, progress, cancel: CancelTok
 class LocalBackend:
     name = "local"
 
-    def __init__(self, llm, path: Path, settings: LocalSettings, fallback_reason: str | None = None) -> None:
+    def __init__(self, llm, path: Path, settings: LocalSettings, fallback_reason: str | None = None,
+                 abort: _AbortSwitch | None = None) -> None:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.llm = llm
+        self._abort = abort or _AbortSwitch()
         self.path = Path(path)
         self.settings = settings
         self.fallback_reason = fallback_reason
@@ -116,10 +145,11 @@ class LocalBackend:
             raise BackendError(f"{self.path.name} has no chat template; convert it again with gazal-convert")
         eos = model.token_eos()
         bos = model.token_bos()
-        self._formatter = Jinja2ChatFormatter(
-            template,
-            eos_token=model.token_get_text(eos) if eos >= 0 else "",
-            bos_token=model.token_get_text(bos) if bos >= 0 else "",
+        eos_text = model.token_get_text(eos) if eos >= 0 else ""
+        bos_text = model.token_get_text(bos) if bos >= 0 else ""
+        self._formatter = Jinja2ChatFormatter(template, eos_token=eos_text, bos_token=bos_text)
+        self._history_formatter = Jinja2ChatFormatter(
+            template, eos_token=eos_text, bos_token=bos_text, add_generation_prompt=False
         )
         self._add_bos = bool(model.add_bos_token())
         import llama_cpp
@@ -159,17 +189,17 @@ class LocalBackend:
         if not summary.metadata.get("tokenizer.chat_template"):
             raise BackendError(f"{path.name} has no chat template; convert it again with gazal-convert")
         try:
-            llm, _ = _open_llama(path, settings, progress, cancel)
-            return cls(llm, path, settings)
+            llm, abort = _open_llama(path, settings, progress, cancel)
+            return cls(llm, path, settings, abort=abort)
         except BackendError as first:
             if settings.n_gpu_layers == 0 or (cancel is not None and cancel.cancelled):
                 raise
             cpu = replace(settings, n_gpu_layers=0)
-            llm, _ = _open_llama(path, cpu, progress, cancel)
+            llm, abort = _open_llama(path, cpu, progress, cancel)
             reason = f"GPU load failed ({first}); running on the CPU instead."
             if first.detail:
                 reason += f" llama.cpp said: {first.detail.splitlines()[-1]}"
-            return cls(llm, path, cpu, fallback_reason=reason)
+            return cls(llm, path, cpu, fallback_reason=reason, abort=abort)
 
     # -- prompts ------------------------------------------------------------------------
     @property
@@ -192,7 +222,11 @@ class LocalBackend:
     def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None) -> Iterator[Event]:
         cancel = cancel or CancelToken()
         with self._lock:
-            yield from self._stream(messages, sampling.validated(), cancel)
+            self._abort.cancel = cancel
+            try:
+                yield from self._stream(messages, sampling.validated(), cancel)
+            finally:
+                self._abort.cancel = None
 
     def _stream(self, messages: list[Message], s: Sampling, cancel: CancelToken) -> Iterator[Event]:
         llm = self.llm
@@ -236,10 +270,14 @@ class LocalBackend:
                     break
                 if n_gen >= max_new:
                     break
-        except Exception as exc:  # llama.cpp decode errors (out of memory mid-way...)
+        except Exception as exc:  # an aborted decode (Stop), or llama.cpp running out of memory
             yield from parser.feed(decoder.decode(b"", final=True))
             yield from parser.finish()
-            yield Finished("error", f"Generation failed: {exc}")
+            if cancel.cancelled:
+                yield Usage(len(tokens), n_gen, cached, reasoning_s=parser.reasoning_seconds)
+                yield Finished("cancelled")
+            else:
+                yield Finished("error", f"Generation failed: {exc}")
             return
         finally:
             gen.close()
@@ -273,19 +311,39 @@ class LocalBackend:
         return common
 
     def _eval_prompt(self, tokens: list[int], cancel: CancelToken) -> bool:
-        """Read the uncached part of the prompt in slices sized to ~150 ms, checking Stop."""
-        llm = self.llm
-        step = 32
-        while llm.n_tokens < len(tokens):
-            if cancel.cancelled:
+        """Read the uncached part of the prompt in full batches; Stop aborts mid-batch."""
+        if cancel.cancelled:
+            return False
+        try:
+            self.llm.eval(tokens[self.llm.n_tokens:])
+        except RuntimeError:
+            if cancel.cancelled:  # llama_decode aborted by our callback
                 return False
-            chunk = tokens[llm.n_tokens : llm.n_tokens + step]
-            t = time.perf_counter()
-            llm.eval(chunk)
-            dt = time.perf_counter() - t
-            rate = len(chunk) / dt if dt > 0 else 1e6
-            step = int(max(8, min(llm.n_batch, rate * SLICE_SECONDS)))
-        return True
+            raise
+        return not cancel.cancelled
+
+    def prefill(self, messages: list[Message], cancel: CancelToken | None = None) -> int:
+        """Read a finished conversation into the KV cache ahead of the next message.
+
+        After a reply, the cache holds the reply's reasoning, which the next prompt leaves
+        out; reading the conversation as the next prompt will render it (while the learner
+        reads and types) makes the follow-up's time to first token independent of how
+        long the chat is. Stop (or a new message) aborts it; what was read is kept.
+        Returns the number of tokens read.
+        """
+        cancel = cancel or CancelToken()
+        with self._lock:
+            self._abort.cancel = cancel
+            try:
+                prompt = self._history_formatter(messages=messages).prompt
+                tokens = self.tokenize_prompt(prompt)
+                if len(tokens) >= self.llm.n_ctx():
+                    return 0
+                before = self._reuse_prefix(tokens + [-1])
+                self._eval_prompt(tokens, cancel)
+                return self.llm.n_tokens - before
+            finally:
+                self._abort.cancel = None
 
     def close(self) -> None:
         self.llm.close()
