@@ -73,7 +73,12 @@ class FakeHub(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def hub(tiny_gguf):
+def hub(tiny_gguf, monkeypatch):
+    # These tests talk to a loopback server, so the offline switch the suite sets is lifted.
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     FakeHub.files = {"gazal-r1-32b-Q4_K_M.gguf": tiny_gguf.read_bytes(), "gazal-r1-32b-Q8_0.gguf": b"x" * 5000}
     FakeHub.serve_bytes, FakeHub.drop_after, FakeHub.ranges = {}, None, []
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHub)
