@@ -1,0 +1,37 @@
+"""Sampling defaults and the user's presets."""
+
+from __future__ import annotations
+
+import pytest
+
+from gazal_desktop.core.sampling import BUILTIN_PRESETS, MODEL_CARD, PresetStore, Sampling
+
+
+def test_defaults_are_the_model_cards():
+    s = Sampling()
+    assert (s.temperature, s.top_p, s.top_k, s.max_tokens) == (0.7, 0.8, 20, 2048)
+    assert list(BUILTIN_PRESETS)[0] == MODEL_CARD
+
+
+def test_presets_are_saved_edited_and_reset(tmp_path):
+    path = tmp_path / "presets.json"
+    store = PresetStore(path)
+    assert store.names()[0] == MODEL_CARD
+    store.save("Exam drill", Sampling(temperature=0.2, max_tokens=512))
+    store.save(MODEL_CARD, Sampling(temperature=0.6))  # editing a built-in
+    again = PresetStore(path)
+    assert again.get("Exam drill").max_tokens == 512
+    assert again.get(MODEL_CARD).temperature == 0.6 and again.is_modified(MODEL_CARD)
+    again.delete(MODEL_CARD)  # back to the model card's values
+    assert PresetStore(path).get(MODEL_CARD) == Sampling()
+    assert "Exam drill" in PresetStore(path).names()
+
+
+def test_bad_values_are_refused_and_a_damaged_file_is_set_aside(tmp_path):
+    with pytest.raises(ValueError, match="top_p"):
+        Sampling(top_p=1.5).validated()
+    path = tmp_path / "presets.json"
+    path.write_text("{broken")
+    store = PresetStore(path)
+    assert store.names() == list(BUILTIN_PRESETS)
+    assert (tmp_path / "presets.damaged.json").read_text() == "{broken"
