@@ -95,14 +95,20 @@ class ChatSession:
 
     def build(self, history: list[ChatMessage] | None = None) -> tuple[list[Message], int]:
         """The prompt messages that fit the context, and how many old turns were left out."""
+        msgs, dropped, _ = self._fit(history)
+        return msgs, dropped
+
+    def _fit(self, history: list[ChatMessage] | None = None) -> tuple[list[Message], int, int]:
+        """(messages, exchanges left out, prompt tokens) for the largest history that fits."""
         history = self._history() if history is None else history
         n_ctx = self.backend.n_ctx
         reserve = min(self.sampling.max_tokens, n_ctx // 2)
         dropped = 0
         while True:
             msgs = [self._system()] + [self._as_message(m) for m in history]
-            if self.backend.count_tokens(msgs) + reserve <= n_ctx or len(history) <= 1:
-                return msgs, dropped
+            used = self.backend.count_tokens(msgs)
+            if used + reserve <= n_ctx or len(history) <= 1:
+                return msgs, dropped, used
             # Leave out the oldest exchange (a user message and the replies after it).
             cut = 1
             while cut < len(history) - 1 and history[cut].role != "user":
@@ -139,8 +145,7 @@ class ChatSession:
 
     def reply(self, cancel: CancelToken | None = None) -> Iterator[Event]:
         """Stream a reply to the conversation as it stands (also used to regenerate)."""
-        msgs, dropped = self.build()
-        used = self.backend.count_tokens(msgs)
+        msgs, dropped, used = self._fit()
         n_ctx = self.backend.n_ctx
         sampling = self.sampling
         reply = ChatMessage("assistant", "", status="streaming", prompt_tokens_at_start=used)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
+
 from gazal_desktop.core.backends.base import BackendError, Message
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.events import AnswerDelta, Event, Finished, PromptStarted, ReasoningDelta, Usage
@@ -298,11 +300,9 @@ class LocalBackend:
         """Keep the KV cache for the longest common prefix with what it holds; drop the rest."""
         llm = self.llm
         held = llm.n_tokens
-        common = 0
-        ids = llm._input_ids
         limit = min(held, len(tokens) - 1)  # always re-read at least one token for fresh logits
-        while common < limit and ids[common] == tokens[common]:
-            common += 1
+        differ = np.flatnonzero(llm._input_ids[:limit] != np.asarray(tokens[:limit]))
+        common = int(differ[0]) if differ.size else limit
         if common < held:
             if not llm._ctx.kv_cache_seq_rm(-1, common, -1):
                 llm.reset()
