@@ -79,8 +79,16 @@ def _on_sigterm(signum, frame):  # the desktop app stops a background conversion
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["inspect"]:
         return _run_guarded(lambda: inspect_main(argv[1:]), Progress())
     args = build_parser().parse_args(argv)
