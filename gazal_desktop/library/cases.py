@@ -1,0 +1,280 @@
+"""Cases: vignettes with answer keys, soft delete with undo, full-text search."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Iterable
+
+from gazal_desktop.library.db import Library, LibraryError, utcnow
+
+SPECIALTIES = [
+    "Internal medicine", "Emergency medicine", "Cardiology", "Pulmonology", "Infectious disease",
+    "Pharmacology", "Pathophysiology", "Clinical laboratory medicine",
+]
+DIFFICULTIES = ("easy", "medium", "hard")
+SORTS = {
+    "updated": "c.updated_at DESC", "created": "c.created_at DESC", "title": "c.title COLLATE NOCASE",
+    "specialty": "c.specialty COLLATE NOCASE, c.title COLLATE NOCASE",
+    "difficulty": "CASE c.difficulty WHEN 'easy' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, c.title",
+}
+
+
+@dataclass
+class Case:
+    title: str
+    vignette: str
+    specialty: str = ""
+    tags: list[str] = field(default_factory=list)
+    difficulty: str = "medium"
+    source: str = ""
+    diagnosis: str = ""
+    key_findings: str = ""
+    management: str = ""
+    teaching_points: str = ""
+    mcq_question: str = ""
+    mcq_options: list[str] = field(default_factory=list)
+    mcq_answer: int | None = None  # index into mcq_options
+    educational: bool = True
+    origin: str = "user"  # user, starter, import, pack, medqa
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    origin_hash: str | None = None  # content hash when it arrived (starter/pack): edits are detectable
+    id: int | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    deleted_at: str | None = None
+
+    def validated(self) -> "Case":
+        problems = []
+        if not self.title.strip():
+            problems.append("a title")
+        if not self.vignette.strip():
+            problems.append("a vignette")
+        if problems:
+            raise LibraryError("A case needs " + " and ".join(problems) + ".")
+        if self.difficulty not in DIFFICULTIES:
+            raise LibraryError(f"Difficulty must be one of {', '.join(DIFFICULTIES)}")
+        if self.mcq_options:
+            if not 2 <= len(self.mcq_options) <= 10:
+                raise LibraryError("A question needs between 2 and 10 options")
+            if self.mcq_answer is None or not 0 <= self.mcq_answer < len(self.mcq_options):
+                raise LibraryError("The question's correct option must be one of its options")
+            if len({o.strip().lower() for o in self.mcq_options}) != len(self.mcq_options):
+                raise LibraryError("The question's options must all be different")
+        self.tags = sorted({t.strip() for t in self.tags if t.strip()}, key=str.lower)
+        return self
+
+    def content_hash(self) -> str:
+        """What the case says (not when or where it is stored): for duplicates and edits."""
+        keys = ("title", "vignette", "specialty", "tags", "difficulty", "diagnosis", "key_findings",
+                "management", "teaching_points", "mcq_question", "mcq_options", "mcq_answer")
+        data = {k: getattr(self, k) for k in keys}
+        data["vignette"] = re.sub(r"\s+", " ", data["vignette"].strip().lower())
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Case":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_COLUMNS = [f.name for f in fields(Case) if f.name != "id"] + ["content_hash"]
+
+
+def _row_to_case(row: dict) -> Case:
+    row = dict(row)
+    row.pop("content_hash", None)
+    row["tags"] = json.loads(row["tags"] or "[]")
+    row["mcq_options"] = json.loads(row["mcq_options"] or "[]")
+    row["educational"] = bool(row["educational"])
+    return Case.from_dict(row)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: str  # "case" or "message"
+    case_id: int
+    title: str
+    snippet: str  # with [ and ] around the matched words
+    conversation_id: int | None = None
+    message_id: int | None = None
+
+
+def fts_query(text: str) -> str:
+    """User text -> a safe FTS5 query: every word must match, the last one as a prefix."""
+    words = re.findall(r"[\w]+", text.lower())
+    if not words:
+        return ""
+    parts = [f'"{w}"' for w in words[:-1]] + [f'"{words[-1]}"*']
+    return " ".join(parts)
+
+
+class CaseStore:
+    def __init__(self, library: Library) -> None:
+        self.lib = library
+        self.conn = library.db.conn
+
+    # -- writes ----------------------------------------------------------------------------
+    def add(self, case: Case) -> Case:
+        case = replace(case).validated()
+        now = utcnow()
+        case.created_at = case.created_at or now
+        case.updated_at = case.updated_at or now
+        values = self._values(case)
+        with self.lib.transaction():
+            cur = self.conn.execute(
+                f"INSERT INTO cases ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", values)
+        case.id = cur.lastrowid
+        return case
+
+    def add_many(self, cases: Iterable[Case]) -> int:
+        """Insert in one transaction (imports, the starter library)."""
+        n = 0
+        now = utcnow()
+        with self.lib.transaction():
+            for case in cases:
+                case = replace(case).validated()
+                case.created_at = case.created_at or now
+                case.updated_at = case.updated_at or now
+                self.conn.execute(
+                    f"INSERT INTO cases ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                    self._values(case))
+                n += 1
+        return n
+
+    def update(self, case: Case) -> Case:
+        if case.id is None:
+            raise LibraryError("This case has not been saved yet")
+        case = replace(case).validated()
+        case.updated_at = utcnow()
+        cols = [c for c in _COLUMNS if c not in ("uid", "created_at")]
+        data = dict(zip(_COLUMNS, self._values(case)))
+        with self.lib.transaction():
+            cur = self.conn.execute(
+                f"UPDATE cases SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+                [data[c] for c in cols] + [case.id])
+            if cur.rowcount != 1:
+                raise LibraryError("This case no longer exists")
+        return case
+
+    def duplicate(self, case_id: int) -> Case:
+        c = self.get(case_id)
+        copy = replace(c, id=None, uid=uuid.uuid4().hex, title=c.title + " (copy)", origin="user",
+                       origin_hash=None, created_at="", updated_at="", deleted_at=None)
+        return self.add(copy)
+
+    def delete(self, case_id: int) -> None:
+        """Soft delete: the case disappears from lists and search until undone or purged."""
+        with self.lib.transaction():
+            self.conn.execute("UPDATE cases SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", (utcnow(), case_id))
+
+    def undo_delete(self, case_id: int) -> None:
+        with self.lib.transaction():
+            self.conn.execute("UPDATE cases SET deleted_at = NULL WHERE id = ?", (case_id,))
+
+    def purge_deleted(self, older_than: str) -> int:
+        """Remove for good what was deleted before `older_than` (ISO time), chats included."""
+        with self.lib.transaction():
+            return self.conn.execute("DELETE FROM cases WHERE deleted_at IS NOT NULL AND deleted_at < ?",
+                                     (older_than,)).rowcount
+
+    @staticmethod
+    def _values(case: Case) -> list:
+        d = case.to_dict()
+        d["tags"] = json.dumps(case.tags, ensure_ascii=False)
+        d["mcq_options"] = json.dumps(case.mcq_options, ensure_ascii=False)
+        d["educational"] = int(case.educational)
+        d["content_hash"] = case.content_hash()
+        return [d[c] for c in _COLUMNS]
+
+    # -- reads -----------------------------------------------------------------------------
+    def get(self, case_id: int) -> Case:
+        row = self._one("SELECT * FROM cases WHERE id = ?", (case_id,))
+        if row is None:
+            raise LibraryError(f"No case {case_id}")
+        return _row_to_case(row)
+
+    def get_by_uid(self, uid: str) -> Case | None:
+        row = self._one("SELECT * FROM cases WHERE uid = ?", (uid,))
+        return _row_to_case(row) if row else None
+
+    def find_by_hash(self, content_hash: str) -> Case | None:
+        row = self._one("SELECT * FROM cases WHERE content_hash = ? ORDER BY id LIMIT 1", (content_hash,))
+        return _row_to_case(row) if row else None
+
+    def _one(self, sql: str, params: tuple) -> dict | None:
+        cur = self.conn.execute(sql, params)
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row)) if row else None
+
+    def list(self, specialty: str | None = None, tag: str | None = None, difficulty: str | None = None,
+             sort: str = "updated", include_deleted: bool = False, limit: int | None = None) -> list[Case]:
+        where, params = self._filters(specialty, tag, difficulty, include_deleted)
+        sql = f"SELECT c.* FROM cases c {where} ORDER BY {SORTS[sort]}"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        cur = self.conn.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        return [_row_to_case(dict(zip(cols, r))) for r in cur.fetchall()]
+
+    def count(self, include_deleted: bool = False) -> int:
+        where = "" if include_deleted else "WHERE deleted_at IS NULL"
+        return self.conn.execute(f"SELECT count(*) FROM cases {where}").fetchone()[0]
+
+    def specialties(self) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT specialty FROM cases WHERE deleted_at IS NULL AND specialty != '' ORDER BY 1")]
+
+    def tags(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT j.value FROM cases, json_each(cases.tags) j WHERE cases.deleted_at IS NULL ORDER BY 1")
+        return [r[0] for r in rows]
+
+    @staticmethod
+    def _filters(specialty, tag, difficulty, include_deleted) -> tuple[str, list]:
+        clauses, params = [], []
+        if not include_deleted:
+            clauses.append("c.deleted_at IS NULL")
+        if specialty:
+            clauses.append("c.specialty = ?")
+            params.append(specialty)
+        if difficulty:
+            clauses.append("c.difficulty = ?")
+            params.append(difficulty)
+        if tag:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(c.tags) WHERE value = ?)")
+            params.append(tag)
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def search(self, text: str, specialty: str | None = None, tag: str | None = None,
+               difficulty: str | None = None, limit: int = 50, include_messages: bool = True) -> list[SearchHit]:
+        """Cases whose title, vignette, tags or diagnosis match, then chat messages that do."""
+        q = fts_query(text)
+        if not q:
+            return []
+        where, params = self._filters(specialty, tag, difficulty, False)
+        where = where.replace("WHERE", "AND") if where else ""
+        hits = [
+            SearchHit("case", r[0], r[1], r[2])
+            for r in self.conn.execute(
+                f"SELECT c.id, c.title, snippet(cases_fts, -1, '[', ']', '…', 12) FROM cases_fts "
+                f"JOIN cases c ON c.id = cases_fts.rowid WHERE cases_fts MATCH ? {where} "
+                f"ORDER BY bm25(cases_fts, 10.0, 1.0, 5.0, 2.0, 5.0) LIMIT ?", [q, *params, limit])
+        ]
+        if include_messages and len(hits) < limit:
+            hits += [
+                SearchHit("message", r[0], r[1], r[2], r[3], r[4])
+                for r in self.conn.execute(
+                    f"SELECT c.id, c.title, snippet(messages_fts, 0, '[', ']', '…', 12), m.conversation_id, m.id "
+                    f"FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+                    f"JOIN conversations v ON v.id = m.conversation_id JOIN cases c ON c.id = v.case_id "
+                    f"WHERE messages_fts MATCH ? {where} ORDER BY bm25(messages_fts) LIMIT ?",
+                    [q, *params, limit - len(hits)])
+            ]
+        return hits

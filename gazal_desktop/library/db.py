@@ -1,0 +1,304 @@
+"""The library database: open, check, migrate, back up, restore.
+
+One SQLite file (WAL, foreign keys on) in the app's data folder. Named migrations run in
+a transaction on open and are recorded; a database that a newer app migrated is refused
+rather than damaged. A failed integrity check raises :class:`LibraryCorrupt`, which names
+the newest backup to restore: never a crash, never a silently empty library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import sqlite_utils
+
+DB_NAME = "library.db"
+BACKUP_DIR = "backups"
+
+
+class LibraryError(Exception):
+    """A library problem explained for the learner."""
+
+
+class LibraryCorrupt(LibraryError):
+    def __init__(self, message: str, latest_backup: Path | None) -> None:
+        super().__init__(message)
+        self.latest_backup = latest_backup
+
+
+class LibraryTooNew(LibraryError):
+    pass
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+# -- migrations --------------------------------------------------------------------------
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(name: str):
+    def wrap(fn: Migration) -> Migration:
+        MIGRATIONS.append((name, fn))
+        return fn
+
+    return wrap
+
+
+@migration("0001_cases_chats_messages")
+def _m0001(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            vignette TEXT NOT NULL,
+            specialty TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '[]',
+            difficulty TEXT NOT NULL DEFAULT 'medium',
+            source TEXT NOT NULL DEFAULT '',
+            origin TEXT NOT NULL DEFAULT 'user',
+            origin_hash TEXT,
+            content_hash TEXT NOT NULL DEFAULT '',
+            educational INTEGER NOT NULL DEFAULT 1,
+            diagnosis TEXT NOT NULL DEFAULT '',
+            key_findings TEXT NOT NULL DEFAULT '',
+            management TEXT NOT NULL DEFAULT '',
+            teaching_points TEXT NOT NULL DEFAULT '',
+            mcq_question TEXT NOT NULL DEFAULT '',
+            mcq_options TEXT NOT NULL DEFAULT '[]',
+            mcq_answer INTEGER,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            deleted_at TEXT
+        )""")
+    db.execute("CREATE INDEX cases_specialty ON cases(specialty)")
+    db.execute("CREATE INDEX cases_updated ON cases(updated_at)")
+    db.execute("CREATE INDEX cases_content_hash ON cases(content_hash)")
+    db.execute("""
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            title TEXT NOT NULL DEFAULT '',
+            model_file TEXT NOT NULL DEFAULT '',
+            quantization TEXT NOT NULL DEFAULT '',
+            sampling TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX conversations_case ON conversations(case_id)")
+    db.execute("""
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            content TEXT NOT NULL DEFAULT '',
+            reasoning TEXT NOT NULL DEFAULT '',
+            steps TEXT NOT NULL DEFAULT '[]',
+            stats TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'complete'
+                CHECK (status IN ('complete', 'partial', 'cancelled', 'error', 'streaming')),
+            replaces_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX messages_conversation ON messages(conversation_id, id)")
+    # Full-text indexes kept in step by triggers (written out rather than with
+    # sqlite-utils' enable_fts, whose executescript would commit mid-migration).
+    _fts(db, "cases", ["title", "vignette", "tags", "specialty", "diagnosis"])
+    _fts(db, "messages", ["content"])
+
+
+def _fts(db: sqlite_utils.Database, table: str, cols: list[str]) -> None:
+    c = ", ".join(cols)
+    new = ", ".join(f"new.{x}" for x in cols)
+    old = ", ".join(f"old.{x}" for x in cols)
+    db.execute(f"CREATE VIRTUAL TABLE {table}_fts USING fts5({c}, content='{table}', content_rowid='id', "
+               "tokenize='porter unicode61 remove_diacritics 2')")
+    db.execute(f"CREATE TRIGGER {table}_ai AFTER INSERT ON {table} BEGIN "
+               f"INSERT INTO {table}_fts(rowid, {c}) VALUES (new.id, {new}); END")
+    db.execute(f"CREATE TRIGGER {table}_ad AFTER DELETE ON {table} BEGIN "
+               f"INSERT INTO {table}_fts({table}_fts, rowid, {c}) VALUES ('delete', old.id, {old}); END")
+    db.execute(f"CREATE TRIGGER {table}_au AFTER UPDATE OF {c} ON {table} BEGIN "
+               f"INSERT INTO {table}_fts({table}_fts, rowid, {c}) VALUES ('delete', old.id, {old}); "
+               f"INSERT INTO {table}_fts(rowid, {c}) VALUES (new.id, {new}); END")
+
+
+def apply_migrations(db: sqlite_utils.Database) -> list[str]:
+    """Apply what is missing, each in its own transaction. Returns the names applied."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {r[0] for r in db.execute("SELECT name FROM _migrations").fetchall()}
+    known = {name for name, _ in MIGRATIONS}
+    unknown = sorted(done - known)
+    if unknown:
+        raise LibraryTooNew(
+            f"This library was last opened by a newer Gazal Desktop (it has changes {', '.join(unknown)} "
+            "this version does not know). Update the app; the library was not touched."
+        )
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        with _Transaction(db.conn):  # all of a migration or none of it
+            fn(db)
+            db.conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, utcnow()))
+        applied.append(name)
+    return applied
+
+
+# -- the library ---------------------------------------------------------------------------
+@dataclass
+class Library:
+    path: Path
+    db: sqlite_utils.Database
+
+    @property
+    def backup_dir(self) -> Path:
+        d = self.path.parent / BACKUP_DIR
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    @classmethod
+    def open(cls, data_dir: Path) -> "Library":
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path = data_dir / DB_NAME
+        existed = path.exists() and path.stat().st_size > 0
+        try:
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            if existed:
+                result = conn.execute("PRAGMA quick_check").fetchone()[0]
+                if result != "ok":
+                    raise sqlite3.DatabaseError(result)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            db = sqlite_utils.Database(conn)
+            apply_migrations(db)
+        except LibraryError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            latest = latest_backup(data_dir / BACKUP_DIR)
+            hint = (f" The newest backup is from {_backup_time(latest)}: restore it to continue."
+                    if latest else " No backup was found.")
+            raise LibraryCorrupt(f"The case library at {path} is damaged ({exc}).{hint}", latest) from None
+        return cls(path, db)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def transaction(self):
+        """`with lib.transaction():` - all the writes inside commit together or not at all."""
+        return _Transaction(self.db.conn)
+
+    # -- backups ---------------------------------------------------------------------------
+    def backup(self, now: dt.datetime | None = None) -> Path:
+        """A consistent copy of the live database (SQLite's online backup), renamed into place."""
+        now = now or dt.datetime.now(dt.timezone.utc)
+        final = self.backup_dir / f"library-{now.strftime('%Y%m%d-%H%M%S')}.db"
+        tmp = final.with_name("." + final.name + ".tmp")
+        dest = sqlite3.connect(tmp)
+        try:
+            self.db.conn.backup(dest)
+        finally:
+            dest.close()
+        os.replace(tmp, final)
+        self._backed_up_changes = self.db.conn.total_changes
+        return final
+
+    def changed_since_backup(self) -> bool:
+        return self.db.conn.total_changes != getattr(self, "_backed_up_changes", 0)
+
+    def maybe_backup(self, now: dt.datetime | None = None) -> Path | None:
+        """Back up if anything changed since the last backup, then thin old backups."""
+        if not self.changed_since_backup():
+            return None
+        path = self.backup(now)
+        thin_backups(self.backup_dir, now or dt.datetime.now(dt.timezone.utc))
+        return path
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False
+
+
+def _backup_time(path: Path) -> str:
+    stamp = path.stem.split("-", 1)[1]
+    return dt.datetime.strptime(stamp, "%Y%m%d-%H%M%S").strftime("%Y-%m-%d %H:%M UTC")
+
+
+def list_backups(backup_dir: Path) -> list[Path]:
+    if not backup_dir.is_dir():
+        return []
+    return sorted(p for p in backup_dir.glob("library-*.db") if not p.name.startswith("."))
+
+
+def latest_backup(backup_dir: Path) -> Path | None:
+    found = list_backups(backup_dir)
+    return found[-1] if found else None
+
+
+def thin_backups(backup_dir: Path, now: dt.datetime, daily: int = 7, weekly: int = 5, monthly: int = 12) -> list[Path]:
+    """Keep everything from the last day, then one per day, per week and per month."""
+    keep: set[Path] = set()
+    buckets: dict[tuple, Path] = {}
+    for p in list_backups(backup_dir):  # oldest first: later ones overwrite, keeping the newest per bucket
+        t = dt.datetime.strptime(p.stem.split("-", 1)[1], "%Y%m%d-%H%M%S").replace(tzinfo=dt.timezone.utc)
+        age = now - t
+        if age <= dt.timedelta(days=1):
+            keep.add(p)
+        elif age <= dt.timedelta(days=daily):
+            buckets[("d", t.date())] = p
+        elif age <= dt.timedelta(weeks=weekly):
+            buckets[("w",) + tuple(t.isocalendar()[:2])] = p
+        elif age <= dt.timedelta(days=31 * monthly):
+            buckets[("m", t.year, t.month)] = p
+    keep |= set(buckets.values())
+    removed = []
+    for p in list_backups(backup_dir):
+        if p not in keep:
+            p.unlink()
+            removed.append(p)
+    return removed
+
+
+def restore_backup(data_dir: Path, backup: Path) -> Path:
+    """Put `backup` in place of the library (the current file is kept aside, not deleted).
+
+    Call with the library closed. Returns where the replaced file was kept.
+    """
+    path = data_dir / DB_NAME
+    check = sqlite3.connect(backup)
+    try:
+        if check.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise LibraryError(f"The backup {backup.name} is damaged too; choose an older one.")
+    finally:
+        check.close()
+    aside = path.with_name(f"library-replaced-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.db")
+    if path.exists():
+        os.replace(path, aside)
+    for suffix in ("-wal", "-shm"):
+        side = Path(str(path) + suffix)
+        if side.exists():
+            os.replace(side, Path(str(aside) + suffix))
+    tmp = path.with_name("." + path.name + ".restore")
+    shutil.copyfile(backup, tmp)
+    os.replace(tmp, path)
+    return aside

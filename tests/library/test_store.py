@@ -1,0 +1,199 @@
+"""The case library on a real SQLite file: schema, CRUD, search, chats, safety nets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from gazal_desktop.library.cases import Case, CaseStore
+from gazal_desktop.library.chats import ChatStore, Conversation, StoredMessage
+from gazal_desktop.library.db import (
+    MIGRATIONS, Library, LibraryCorrupt, LibraryError, LibraryTooNew, list_backups, restore_backup, thin_backups,
+)
+
+
+def _case(**kw) -> Case:
+    base = dict(title="Inferior STEMI", vignette="A 58-year-old man has crushing chest pain and ST elevation in II, III, aVF.",
+                specialty="Cardiology", tags=["ACS", "ECG"], diagnosis="Inferior STEMI",
+                mcq_question="Best next step?", mcq_options=["PCI", "Observation", "Thrombolysis after 24 h", "Discharge"],
+                mcq_answer=0)
+    base.update(kw)
+    return Case(**base)
+
+
+@pytest.fixture
+def lib(tmp_path):
+    library = Library.open(tmp_path / "data")
+    yield library
+    library.close()
+
+
+def test_a_new_library_has_the_schema_and_records_its_migrations(lib):
+    tables = set(lib.db.table_names())
+    assert {"cases", "conversations", "messages", "cases_fts", "messages_fts", "_migrations"} <= tables
+    applied = [r[0] for r in lib.db.execute("SELECT name FROM _migrations").fetchall()]
+    assert applied == [name for name, _ in MIGRATIONS]
+    assert lib.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert lib.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_a_library_from_a_newer_app_is_refused_untouched(tmp_path):
+    data = tmp_path / "data"
+    Library.open(data).close()
+    conn = sqlite3.connect(data / "library.db")
+    conn.execute("INSERT INTO _migrations VALUES ('0099_from_the_future', '2030-01-01')")
+    conn.commit()
+    conn.close()
+    before = (data / "library.db").read_bytes()
+    with pytest.raises(LibraryTooNew, match="newer Gazal Desktop"):
+        Library.open(data)
+    assert (data / "library.db").read_bytes() == before
+
+
+def test_case_crud_soft_delete_and_undo(lib):
+    store = CaseStore(lib)
+    c = store.add(_case())
+    assert c.id and store.get(c.id).mcq_options[0] == "PCI"
+    c.title = "Inferior wall STEMI"
+    c.tags = ["ECG", "ACS", " ", "acs-rca"]
+    store.update(c)
+    got = store.get(c.id)
+    assert got.title == "Inferior wall STEMI" and got.tags == ["ACS", "acs-rca", "ECG"]
+    assert got.updated_at >= got.created_at
+    copy = store.duplicate(c.id)
+    assert copy.id != c.id and copy.title.endswith("(copy)") and copy.uid != c.uid
+    store.delete(c.id)
+    assert [x.id for x in store.list()] == [copy.id]
+    assert all(h.case_id != c.id for h in store.search("inferior wall"))
+    store.undo_delete(c.id)
+    assert {x.id for x in store.list()} == {c.id, copy.id}
+
+
+def test_invalid_cases_are_refused(lib):
+    store = CaseStore(lib)
+    with pytest.raises(LibraryError, match="title"):
+        store.add(_case(title=" "))
+    with pytest.raises(LibraryError, match="correct option"):
+        store.add(_case(mcq_answer=7))
+    with pytest.raises(LibraryError, match="different"):
+        store.add(_case(mcq_options=["PCI", "pci", "Aspirin"], mcq_answer=0))
+
+
+def test_search_filters_sorting_and_snippets(lib):
+    store = CaseStore(lib)
+    store.add(_case())
+    store.add(_case(title="Community-acquired pneumonia", vignette="Fever, productive cough and right lower lobe crackles.",
+                    specialty="Pulmonology", tags=["CAP"], difficulty="easy", diagnosis="Pneumonia"))
+    store.add(_case(title="Diabetic ketoacidosis", vignette="Polyuria, vomiting, glucose 480 mg/dL, pH 7.12, ketones.",
+                    specialty="Internal medicine", tags=["endocrine"], difficulty="hard", diagnosis="DKA"))
+    hits = store.search("pneumon")  # prefix match while typing
+    assert [h.title for h in hits] == ["Community-acquired pneumonia"]
+    assert "[" in hits[0].snippet and "]" in hits[0].snippet
+    assert store.search("cough", specialty="Cardiology") == []
+    assert [c.title for c in store.list(specialty="Internal medicine")] == ["Diabetic ketoacidosis"]
+    assert [c.title for c in store.list(tag="CAP")] == ["Community-acquired pneumonia"]
+    assert [c.difficulty for c in store.list(sort="difficulty")] == ["easy", "medium", "hard"]
+    assert store.specialties() == ["Cardiology", "Internal medicine", "Pulmonology"]
+    assert "endocrine" in store.tags()
+    assert store.search('"; DROP TABLE cases; --') == []  # user text never breaks the query
+
+
+def test_messages_are_saved_as_they_stream_and_searchable(lib):
+    cases, chats = CaseStore(lib), ChatStore(lib)
+    c = cases.add(_case())
+    conv = chats.start(Conversation(c.id, model_file="Gazal-R1-32B-Q4_K_M.gguf", quantization="Q4_K_M",
+                                    sampling={"temperature": 0.7}))
+    chats.add_message(StoredMessage(conv.id, "user", "Which artery is occluded?"))
+    reply = chats.add_message(StoredMessage(conv.id, "assistant", status="streaming"))
+    chats.save_progress(reply.id, "The right coronary", "Step 1: inferior leads", "streaming")
+    # A crash now: on the next start the half reply is kept and marked partial.
+    assert chats.mark_interrupted() == 1
+    (user, assistant) = chats.messages(conv.id)
+    assert assistant.content == "The right coronary" and assistant.status == "partial"
+    assert assistant.reasoning == "Step 1: inferior leads"
+    hit = [h for h in cases.search("coronary") if h.kind == "message"]
+    assert hit and hit[0].conversation_id == conv.id and hit[0].case_id == c.id
+    assert chats.get_conversation(conv.id).sampling == {"temperature": 0.7}
+
+
+def test_a_corrupt_database_is_reported_with_the_latest_backup(tmp_path):
+    data = tmp_path / "data"
+    lib = Library.open(data)
+    CaseStore(lib).add(_case())
+    backup = lib.backup()
+    lib.close()
+    (data / "library.db").write_bytes(b"this is not a database" * 100)
+    for side in ("library.db-wal", "library.db-shm"):
+        (data / side).unlink(missing_ok=True)
+    with pytest.raises(LibraryCorrupt) as err:
+        Library.open(data)
+    assert err.value.latest_backup == backup and "restore it" in str(err.value)
+    aside = restore_backup(data, backup)
+    assert aside.exists()  # the damaged file is kept, not deleted
+    lib = Library.open(data)
+    assert [c.title for c in CaseStore(lib).list()] == ["Inferior STEMI"]
+    lib.close()
+
+
+def test_backups_only_when_changed_and_thinned(tmp_path):
+    lib = Library.open(tmp_path / "data")
+    assert lib.maybe_backup() is not None  # creating the schema is a change
+    assert lib.maybe_backup() is None  # nothing new since
+    CaseStore(lib).add(_case())
+    assert lib.maybe_backup() is not None
+    lib.close()
+    folder = tmp_path / "data" / "backups"
+    for p in folder.iterdir():
+        p.unlink()
+    now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.timezone.utc)
+    for hours in range(0, 24 * 200, 6):  # a backup every 6 hours for 200 days
+        t = now - dt.timedelta(hours=hours)
+        (folder / f"library-{t.strftime('%Y%m%d-%H%M%S')}.db").write_bytes(b"x")
+    thin_backups(folder, now)
+    kept = list_backups(folder)
+    assert 4 + 6 + 4 + 3 <= len(kept) <= 5 + 7 + 5 + 8  # a day's worth, dailies, weeklies, monthlies
+    assert kept[-1].name == f"library-{now.strftime('%Y%m%d-%H%M%S')}.db"
+
+
+WRITER = r"""
+import sys
+from pathlib import Path
+from gazal_desktop.library.db import Library
+from gazal_desktop.library.cases import Case, CaseStore
+lib = Library.open(Path(sys.argv[1]))
+store = CaseStore(lib)
+i = 0
+while True:
+    with lib.transaction():  # two writes per transaction: both or neither
+        c = Case(title=f"case {i}", vignette="A 40-year-old with fever. " * 20, specialty="Infectious disease")
+        store_conn = lib.db.conn
+        store_conn.execute("INSERT INTO cases (uid, title, vignette, specialty, created_at, updated_at) VALUES (?, ?, ?, ?, 'x', 'x')",
+                           (c.uid, c.title, c.vignette, c.specialty))
+        store_conn.execute("INSERT INTO cases (uid, title, vignette, specialty, created_at, updated_at) VALUES (?, ?, ?, ?, 'x', 'x')",
+                           (c.uid + "-pair", c.title + " pair", c.vignette, c.specialty))
+    print(c.uid, flush=True)
+    i += 1
+"""
+
+
+def test_sigkill_mid_write_loses_nothing_committed(tmp_path):
+    data = tmp_path / "data"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(data)], stdout=subprocess.PIPE, text=True)
+    committed = []
+    deadline = time.time() + 30
+    while len(committed) < 300 and time.time() < deadline:
+        committed.append(proc.stdout.readline().strip())
+    proc.kill()  # SIGKILL, in the middle of whatever transaction is running
+    proc.wait()
+    lib = Library.open(data)  # integrity check passes
+    uids = {r[0] for r in lib.db.execute("SELECT uid FROM cases").fetchall()}
+    assert set(committed) <= uids
+    # No half transactions: every case has its pair.
+    singles = [u for u in uids if not u.endswith("-pair") and u + "-pair" not in uids]
+    assert singles == []
+    lib.close()
