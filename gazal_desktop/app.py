@@ -19,11 +19,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Offline clinical-reasoning tutor. " + DISCLAIMER_TITLE + ".",
     )
     parser.add_argument("--version", action="version", version=f"gazal-desktop {__version__}")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="where the case library, models and settings live (default: the per-user app data "
+                             "folder; the GAZAL_DATA_DIR environment variable also sets it)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
+    if args.data_dir:
+        import os
+
+        os.environ["GAZAL_DATA_DIR"] = args.data_dir  # read by gazal_desktop.core.paths.data_dir
     from gazal_desktop.ui.placeholder import PlaceholderWindow  # Qt only past argument parsing
     from PySide6.QtWidgets import QApplication
 

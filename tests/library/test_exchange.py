@@ -1,0 +1,143 @@
+"""Import and export: JSON round trips, Markdown, case packs, MedQA JSONL, the starter library."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+
+from gazal_desktop import resources
+from gazal_desktop.library.cases import SPECIALTIES, Case, CaseStore
+from gazal_desktop.library.chats import ChatStore, Conversation, StoredMessage
+from gazal_desktop.library.db import Library, LibraryError
+from gazal_desktop.library.exchange import (
+    export_json, export_markdown, export_pack, import_json, import_medqa_jsonl, import_pack, load_starter_library,
+)
+from gazal_desktop.safety import DISCLAIMER, DISCLAIMER_VERSION
+
+
+@pytest.fixture
+def stores(tmp_path):
+    lib = Library.open(tmp_path / "a")
+    yield CaseStore(lib), ChatStore(lib)
+    lib.close()
+
+
+def _fill(cases: CaseStore, chats: ChatStore) -> Case:
+    c = cases.add(Case(title="Pyelonephritis", vignette="Fever, flank pain, nitrites. Ünïcode: β-lactam, 39.0 °C.",
+                       specialty="Infectious disease", tags=["UTI", "renal"], mcq_question="Culture?",
+                       mcq_options=["Yes", "No", "Only if pregnant", "Only if male"], mcq_answer=0,
+                       diagnosis="Acute pyelonephritis", teaching_points="Culture before antibiotics."))
+    conv = chats.start(Conversation(c.id, "First look", "Gazal-Q4_K_M.gguf", "Q4_K_M", {"temperature": 0.7}))
+    chats.add_message(StoredMessage(conv.id, "user", "What organism?"))
+    first = chats.add_message(StoredMessage(conv.id, "assistant", "E. coli", "Step 1: nitrites", [{"n": 1}],
+                                            {"ttft_s": 0.4}, "complete"))
+    chats.add_message(StoredMessage(conv.id, "assistant", "Escherichia coli", "Step 1: gram negative", [], {},
+                                    "cancelled", replaces_id=first.id))
+    cases.add(Case(title="Deleted one", vignette="x", deleted_at=None))
+    cases.delete(cases.list(sort="title")[0].id)
+    return c
+
+
+def test_json_export_import_round_trips_exactly(stores, tmp_path):
+    cases, chats = stores
+    _fill(cases, chats)
+    exported = export_json(cases, chats)
+    assert exported["disclaimer"]["text"] == DISCLAIMER
+    lib2 = Library.open(tmp_path / "b")
+    c2, ch2 = CaseStore(lib2), ChatStore(lib2)
+    report = import_json(c2, ch2, json.loads(json.dumps(exported)))
+    assert report.added == 2 and not report.errors
+    again = export_json(c2, ch2)
+    assert again == exported
+    # Importing the same file twice adds nothing.
+    assert sorted(import_json(c2, ch2, exported).duplicates) == ["Deleted one", "Pyelonephritis"]
+    lib2.close()
+
+
+def test_markdown_is_readable_and_ends_with_the_disclaimer(stores):
+    cases, chats = stores
+    c = _fill(cases, chats)
+    convs = [(conv, chats.messages(conv.id)) for conv in chats.conversations(c.id)]
+    md = export_markdown(c, convs)
+    assert md.startswith("# Pyelonephritis")
+    assert "## Vignette" in md and "A. Yes" in md and "**Answer:** A. Yes" in md
+    assert "**Learner:**" in md and "<summary>Reasoning</summary>" in md and "*(cancelled)*" in md
+    assert md.rstrip().endswith(f"(Disclaimer version {DISCLAIMER_VERSION}.)")
+    assert DISCLAIMER in md
+
+
+def test_case_pack_import_detects_duplicates_and_respects_edits(stores):
+    cases, _ = stores
+    pack_cases = [Case(title=f"Case {i}", vignette=f"Vignette number {i}.", uid=f"pack-{i}") for i in range(3)]
+    pack = export_pack(pack_cases, "Ward round pack", "ward-1")
+    assert import_pack(cases, pack).added == 3
+    # A second import: all duplicates, nothing added.
+    report = import_pack(cases, pack)
+    assert report.added == 0 and len(report.duplicates) == 3
+    # The same content under another id (a colleague's re-export) is a duplicate too.
+    copy = export_pack([replace(pack_cases[0], uid="other-id")], "Copy", "copy")
+    assert import_pack(cases, copy).duplicates == ["Case 0"]
+    # The learner edits case 1; a new release changes cases 1 and 2.
+    mine = cases.get_by_uid("pack-1")
+    mine.vignette = "My own notes on this case."
+    cases.update(mine)
+    v2 = export_pack([replace(c, vignette=c.vignette + " Updated.") for c in pack_cases], "Ward round pack", "ward-1", 2)
+    report = import_pack(cases, v2)
+    assert report.updated == 2  # cases 0 and 2 were untouched: refreshed
+    assert cases.get_by_uid("pack-1").vignette == "My own notes on this case."  # the edit survives
+    assert cases.get_by_uid("pack-2").vignette.endswith("Updated.")
+    with pytest.raises(LibraryError, match="not a Gazal case pack"):
+        import_pack(cases, {"cases": []})
+
+
+def test_medqa_jsonl_reports_bad_lines_by_number_and_imports_the_rest(stores):
+    cases, _ = stores
+    lines = [
+        json.dumps({"question": "A 23-year-old woman has fever and dysuria. Which organism is most likely?",
+                    "options": {"A": "Proteus", "B": "E. coli", "C": "Klebsiella", "D": "Enterococcus"},
+                    "answer_idx": "B", "answer": "E. coli", "meta_info": "step1"}),
+        "{not json",
+        json.dumps({"question": "What is 1+1?", "options": {"A": "1", "B": "2"}, "answer_idx": "E"}),
+        "",
+        json.dumps({"options": {"A": "x", "B": "y"}, "answer_idx": "A"}),
+        json.dumps({"question": "A 70-year-old man has crushing chest pain. What is the next step?",
+                    "options": ["ECG", "Discharge", "Antacid", "Chest radiograph only"], "answer_idx": "A"}),
+    ]
+    report = import_medqa_jsonl(cases, lines)
+    assert report.added == 2
+    assert [e.split(":")[0] for e in report.errors] == ["line 2", "line 3", "line 5"]
+    assert "'E' is not one of the options A, B" in report.errors[1]
+    uti = next(c for c in cases.list() if "dysuria" in c.vignette)
+    assert uti.mcq_question == "Which organism is most likely?"
+    assert uti.vignette == "A 23-year-old woman has fever and dysuria."
+    assert uti.mcq_options[uti.mcq_answer] == "E. coli" and uti.tags == ["MedQA", "step1"]
+    assert import_medqa_jsonl(cases, lines[:1]).duplicates  # importing again adds nothing
+
+
+def test_starter_library_covers_the_eight_specialties():
+    data = json.loads(resources.read_text("starter_cases.json"))
+    items = data["cases"]
+    assert len(items) >= 40
+    counts = Counter(c["specialty"] for c in items)
+    assert set(counts) == set(SPECIALTIES) and min(counts.values()) >= 5
+    for c in items:
+        case = Case.from_dict(c).validated()
+        assert 4 <= len(case.mcq_options) <= 5 and case.mcq_answer is not None
+        assert case.diagnosis and case.key_findings and case.management and case.teaching_points
+        assert case.educational and "educational use only" in case.source.lower()
+    assert len({c["uid"] for c in items}) == len(items)
+    assert len({c["vignette"] for c in items}) == len(items)
+
+
+def test_starter_library_loads_on_first_run_and_keeps_edits(stores):
+    cases, _ = stores
+    assert load_starter_library(cases).added >= 40
+    first = cases.list(specialty="Cardiology")[0]
+    first.title = "My renamed case"
+    cases.update(first)
+    report = load_starter_library(cases)  # the next start (or a new release)
+    assert report.added == 0 and cases.get(first.id).title == "My renamed case"
+    assert [h.title for h in cases.search("pericarditis")] or [h.title for h in cases.search("pericardial")]
