@@ -16,6 +16,7 @@ SPECIALTIES = [
     "Pharmacology", "Pathophysiology", "Clinical laboratory medicine",
 ]
 DIFFICULTIES = ("easy", "medium", "hard")
+CANDIDATES = 2000  # matches ranked per search (the most recent); see CaseStore.search
 SORTS = {
     "updated": "c.updated_at DESC", "created": "c.created_at DESC", "title": "c.title COLLATE NOCASE",
     "specialty": "c.specialty COLLATE NOCASE, c.title COLLATE NOCASE",
@@ -113,6 +114,28 @@ def fts_query(text: str) -> str:
         return ""
     parts = [f'"{w}"' for w in words[:-1]] + [f'"{words[-1]}"*']
     return " ".join(parts)
+
+
+def _first_hit(text: str, words: list[str]) -> re.Match | None:
+    if not words or not text:
+        return None
+    # Whole words, the last one as a prefix (as the search treats it); a short stem also
+    # matches inflections the porter stemmer folds together ("pneumonias").
+    alts = [re.escape(w[:max(4, len(w) - 2)]) + r"\w*" if len(w) > 4 else re.escape(w) + r"\b" for w in words[:-1]]
+    alts.append(re.escape(words[-1]) + r"\w*")
+    return re.search(r"\b(?:" + "|".join(alts) + ")", text, re.IGNORECASE)
+
+
+def make_snippet(text: str, words: list[str], width: int = 120) -> str:
+    """About `width` characters around the first match, matched words in [brackets]."""
+    m = _first_hit(text, words)
+    start = 0 if m is None else max(0, m.start() - width // 3)
+    end = min(len(text), start + width)
+    piece = text[start:end]
+    if m is not None:
+        alts = [re.escape(w) + r"\w*" for w in words] + [re.escape(w[:max(4, len(w) - 2)]) + r"\w*" for w in words if len(w) > 4]
+        piece = re.sub(r"\b(?:" + "|".join(alts) + ")", lambda x: f"[{x.group(0)}]", piece, flags=re.IGNORECASE)
+    return ("…" if start > 0 else "") + piece.strip() + ("…" if end < len(text) else "")
 
 
 class CaseStore:
@@ -258,23 +281,51 @@ class CaseStore:
         q = fts_query(text)
         if not q:
             return []
+        text_words = re.findall(r"\w+", text.lower())
         where, params = self._filters(specialty, tag, difficulty, False)
         where = where.replace("WHERE", "AND") if where else ""
-        hits = [
-            SearchHit("case", r[0], r[1], r[2])
-            for r in self.conn.execute(
-                f"SELECT c.id, c.title, snippet(cases_fts, -1, '[', ']', '…', 12) FROM cases_fts "
-                f"JOIN cases c ON c.id = cases_fts.rowid WHERE cases_fts MATCH ? {where} "
-                f"ORDER BY bm25(cases_fts, 10.0, 1.0, 5.0, 2.0, 5.0) LIMIT ?", [q, *params, limit])
+        # Column filters inside the FTS query let the index do most of the filtering; the SQL
+        # filters below keep it exact.
+        match = q
+        for column, value in (("specialty", specialty), ("tags", tag)):
+            words = re.findall(r"\w+", (value or "").lower())
+            if words:
+                match += f' AND {column} : "{" ".join(words)}"'
+        # Rank by bm25 among the most recent CANDIDATES matches only: ranking every match of a
+        # common word in a 100k-case library costs ~100 ms; this bounds it. Snippets are made
+        # only for the rows kept (SQLite would otherwise build one per match before sorting).
+        top = [
+            r[0] for r in self.conn.execute(
+                f"SELECT id FROM (SELECT c.id AS id, bm25(cases_fts, 10.0, 1.0, 5.0, 2.0, 5.0) AS score "
+                f"FROM cases_fts JOIN cases c ON c.id = cases_fts.rowid WHERE cases_fts MATCH ? {where} "
+                f"ORDER BY cases_fts.rowid DESC LIMIT {CANDIDATES}) ORDER BY score LIMIT ?",
+                [match, *params, limit])
         ]
+        hits = []
+        if top:
+            marks = ",".join("?" * len(top))
+            rows = {r[0]: r for r in self.conn.execute(
+                f"SELECT id, title, vignette, diagnosis, tags FROM cases WHERE id IN ({marks})", top)}
+            for i in top:
+                cid, title, vignette, diagnosis, tags = rows[i]
+                text = next((t for t in (vignette, diagnosis, title, tags) if _first_hit(t, text_words)), vignette)
+                hits.append(SearchHit("case", cid, title, make_snippet(text, text_words)))
         if include_messages and len(hits) < limit:
-            hits += [
-                SearchHit("message", r[0], r[1], r[2], r[3], r[4])
-                for r in self.conn.execute(
-                    f"SELECT c.id, c.title, snippet(messages_fts, 0, '[', ']', '…', 12), m.conversation_id, m.id "
-                    f"FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+            top_m = [
+                r[0] for r in self.conn.execute(
+                    f"SELECT id FROM (SELECT m.id AS id, bm25(messages_fts) AS score FROM messages_fts "
+                    f"JOIN messages m ON m.id = messages_fts.rowid "
                     f"JOIN conversations v ON v.id = m.conversation_id JOIN cases c ON c.id = v.case_id "
-                    f"WHERE messages_fts MATCH ? {where} ORDER BY bm25(messages_fts) LIMIT ?",
+                    f"WHERE messages_fts MATCH ? {where} ORDER BY messages_fts.rowid DESC LIMIT {CANDIDATES}) "
+                    f"ORDER BY score LIMIT ?",
                     [q, *params, limit - len(hits)])
             ]
+            if top_m:
+                marks = ",".join("?" * len(top_m))
+                rows = {r[4]: r for r in self.conn.execute(
+                    f"SELECT c.id, c.title, m.content, m.conversation_id, m.id FROM messages m "
+                    f"JOIN conversations v ON v.id = m.conversation_id JOIN cases c ON c.id = v.case_id "
+                    f"WHERE m.id IN ({marks})", top_m)}
+                hits += [SearchHit("message", r[0], r[1], make_snippet(r[2], text_words), r[3], r[4])
+                         for r in (rows[i] for i in top_m if i in rows)]
         return hits

@@ -80,7 +80,7 @@ def _m0001(db: sqlite_utils.Database) -> None:
             updated_at TEXT NOT NULL,
             deleted_at TEXT
         )""")
-    db.execute("CREATE INDEX cases_specialty ON cases(specialty)")
+    db.execute("CREATE INDEX cases_specialty ON cases(specialty, updated_at)")
     db.execute("CREATE INDEX cases_updated ON cases(updated_at)")
     db.execute("CREATE INDEX cases_content_hash ON cases(content_hash)")
     db.execute("""

@@ -197,3 +197,13 @@ def test_sigkill_mid_write_loses_nothing_committed(tmp_path):
     singles = [u for u in uids if not u.endswith("-pair") and u + "-pair" not in uids]
     assert singles == []
     lib.close()
+
+
+def test_specialty_filter_is_exact_for_multi_word_names_and_snippets_mark_words(lib):
+    store = CaseStore(lib)
+    store.add(_case(title="Sepsis in the ED", vignette="Fever and hypotension in the emergency room.", specialty="Emergency medicine"))
+    store.add(_case(title="Fever of unknown origin", vignette="Three weeks of fever and night sweats.", specialty="Internal medicine"))
+    hits = store.search("fever", specialty="Internal medicine")
+    assert [h.title for h in hits] == ["Fever of unknown origin"]
+    assert "[fever]" in hits[0].snippet.lower()
+    assert {h.title for h in store.search("fev")} == {"Sepsis in the ED", "Fever of unknown origin"}

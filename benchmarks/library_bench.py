@@ -1,0 +1,98 @@
+"""Case library speed and size with many cases.
+
+    python benchmarks/library_bench.py --cases 100000 [--workdir DIR]
+
+Fills a fresh library (a real SQLite file) with N generated cases, then reports insert
+throughput, database size and the p50/p95 latency of typical searches (single words,
+prefixes as typed, two words, with a specialty filter, rare and common terms).
+Last line: `fts_p95_ms=X`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from gazal_desktop import resources
+from gazal_desktop.library.cases import Case, CaseStore
+from gazal_desktop.library.db import Library
+
+QUERIES = ["pneumonia", "chest pain", "pneu", "st elevation", "potassium", "fever", "warfarin inr",
+           "anaphylaxis", "diabetic", "meningitis neck", "hyponatremia", "the", "stemi", "lithium",
+           "culture", "tamponade", "sarcoid", "ketoacidosis", "renal failure", "acetaminophen"]
+
+
+def generated_cases(n: int, seed: int = 0):
+    """Variations of the starter cases: shuffled sentences, other ages, mixed tags."""
+    base = json.loads(resources.read_text("starter_cases.json"))["cases"]
+    words = sorted({w.strip(".,;:()").lower() for c in base for w in c["vignette"].split() if len(w) > 4})
+    rng = random.Random(seed)
+    for i in range(n):
+        b = base[i % len(base)]
+        sentences = b["vignette"].split(". ")
+        rng.shuffle(sentences)
+        extra = " ".join(rng.sample(words, 12))
+        yield Case(
+            title=f"{b['title']} #{i}", vignette=f"A {rng.randint(18, 89)}-year-old. " + ". ".join(sentences) + " " + extra,
+            specialty=b["specialty"], tags=b["tags"] + [rng.choice(["ward", "clinic", "ED", "ICU"])],
+            difficulty=rng.choice(["easy", "medium", "hard"]), diagnosis=b["diagnosis"],
+            mcq_question=b["mcq_question"], mcq_options=b["mcq_options"], mcq_answer=b["mcq_answer"],
+            origin="import",
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", type=int, default=100_000)
+    ap.add_argument("--workdir", type=Path)
+    ap.add_argument("--rounds", type=int, default=5, help="times each query is run")
+    args = ap.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="gazal-library-bench-"))
+    lib = Library.open(work)
+    store = CaseStore(lib)
+    t0 = time.perf_counter()
+    batch = []
+    for case in generated_cases(args.cases):
+        batch.append(case)
+        if len(batch) == 2000:
+            store.add_many(batch)
+            batch = []
+    store.add_many(batch)
+    t_insert = time.perf_counter() - t0
+    lib.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = sum(p.stat().st_size for p in work.glob("library.db*"))
+    print(f"inserted {args.cases:,} cases in {t_insert:.1f} s ({args.cases / t_insert:,.0f} cases/s), "
+          f"database {size / 1e6:.0f} MB")
+
+    timings: list[float] = []
+    per_query = {}
+    specialties = store.specialties()
+    for q in QUERIES:
+        for r in range(args.rounds):
+            spec = specialties[r % len(specialties)] if r % 2 else None
+            t = time.perf_counter()
+            hits = store.search(q, specialty=spec, limit=50)
+            dt = (time.perf_counter() - t) * 1000
+            timings.append(dt)
+            per_query.setdefault(q, []).append((dt, len(hits)))
+    timings.sort()
+    p50 = statistics.median(timings)
+    p95 = timings[int(0.95 * (len(timings) - 1))]
+    slowest = max(per_query.items(), key=lambda kv: max(t for t, _ in kv[1]))
+    print(f"{len(timings)} searches (top 50 with snippets, half with a specialty filter): "
+          f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms (slowest query: {slowest[0]!r})")
+    t = time.perf_counter()
+    store.list(specialty=specialties[0], limit=100)
+    print(f"list one specialty (100 newest): {(time.perf_counter() - t) * 1000:.1f} ms")
+    lib.close()
+    print(f"cases={args.cases} insert_per_s={args.cases / t_insert:.0f} db_mb={size / 1e6:.0f} "
+          f"fts_p50_ms={p50:.1f} fts_p95_ms={p95:.1f}")
+
+
+if __name__ == "__main__":
+    main()
