@@ -116,3 +116,27 @@ class ChatStore:
     @staticmethod
     def stats_of(usage) -> dict:
         return asdict(usage) if usage is not None else {}
+
+    def recorder(self, conv_id: int) -> "ChatRecorder":
+        return ChatRecorder(self, conv_id)
+
+
+class ChatRecorder:
+    """Saves a conversation as it happens: call :meth:`user` when the learner sends, and pass
+    the recorder as ``ChatSession.on_update`` so each reply is written as it streams."""
+
+    def __init__(self, store: ChatStore, conv_id: int) -> None:
+        self.store = store
+        self.conv_id = conv_id
+        self._ids: dict[int, int] = {}  # id(ChatMessage) -> stored message id
+
+    def user(self, text: str) -> StoredMessage:
+        return self.store.add_message(StoredMessage(self.conv_id, "user", text))
+
+    def __call__(self, message) -> None:
+        key = id(message)
+        if key not in self._ids:
+            self._ids[key] = self.store.add_message(StoredMessage(self.conv_id, message.role, status="streaming")).id
+        steps = [{"number": s.number, "text": s.text} for s in message.steps] if message.reasoning else []
+        self.store.save_progress(self._ids[key], message.content, message.reasoning, message.status, steps,
+                                 self.store.stats_of(message.usage))

@@ -20,6 +20,7 @@ import sqlite_utils
 
 DB_NAME = "library.db"
 BACKUP_DIR = "backups"
+BACKUP_INTERVAL = dt.timedelta(minutes=30)
 
 
 class LibraryError(Exception):
@@ -192,7 +193,14 @@ class Library:
             raise LibraryCorrupt(f"The case library at {path} is damaged ({exc}).{hint}", latest) from None
         return cls(path, db)
 
-    def close(self) -> None:
+    def close(self, backup: bool = True) -> None:
+        """Close, backing up first if anything changed (the app also calls maybe_backup
+        every BACKUP_INTERVAL while it runs)."""
+        if backup:
+            try:
+                self.maybe_backup()
+            except (OSError, sqlite3.Error):
+                pass  # a failed backup must not stop the app from closing
         self.db.conn.close()
 
     def transaction(self):

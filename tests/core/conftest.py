@@ -10,16 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from gazal_convert.synthetic import SyntheticSpec
-
-# A tiny random Qwen3: fast enough for many generations on 2 cores.
-TINY = SyntheticSpec(n_layers=2, hidden=256, n_head=4, n_head_kv=2, head_dim=64, ffn=512, vocab_size=512)
-
-
-@pytest.fixture(scope="session")
-def tiny_gguf(models) -> Path:
-    return models.gguf(TINY, "q8_0")
-
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -207,3 +207,30 @@ def test_specialty_filter_is_exact_for_multi_word_names_and_snippets_mark_words(
     assert [h.title for h in hits] == ["Fever of unknown origin"]
     assert "[fever]" in hits[0].snippet.lower()
     assert {h.title for h in store.search("fev")} == {"Sepsis in the ED", "Fever of unknown origin"}
+
+
+def test_a_live_chat_is_recorded_as_it_streams(lib, tiny_gguf):
+    from gazal_desktop.core.backends.local import LocalBackend, LocalSettings
+    from gazal_desktop.core.chat import ChatSession
+    from gazal_desktop.core.sampling import Sampling
+
+    cases, chats = CaseStore(lib), ChatStore(lib)
+    c = cases.add(_case())
+    conv = chats.start(Conversation(c.id, model_file=tiny_gguf.name))
+    rec = chats.recorder(conv.id)
+    backend = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=1024, n_threads=2))
+    try:
+        chat = ChatSession(backend, c.vignette, Sampling(max_tokens=40, seed=3), on_update=rec)
+        seen_streaming = []
+        rec.user("Which artery?")
+        for i, _ in enumerate(chat.send("Which artery?")):
+            if i == 20:  # mid-stream: the partial reply is already in the database
+                seen_streaming = [m.status for m in chats.messages(conv.id)]
+        user, stored = chats.messages(conv.id)
+        reply = chat.messages[-1]
+        assert seen_streaming == ["complete", "streaming"]
+        assert user.content == "Which artery?"
+        assert stored.content == reply.content and stored.reasoning == reply.reasoning
+        assert stored.status == reply.status and stored.stats["completion_tokens"] > 0
+    finally:
+        backend.close()
