@@ -1,1 +1,30 @@
 """Plain-Python case library (no Qt): SQLite store, migrations, import/export, backups."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gazal_desktop.library.db import Library
+
+
+def open_library(data_dir: Path | None = None):
+    """Open (or create) the library and bring in starter cases this release adds.
+
+    Returns (library, report of the starter import or None when nothing was new). Starter
+    cases are imported once per release: ones the learner deleted are not brought back and
+    ones they edited are not overwritten.
+    """
+    from gazal_desktop import resources
+    from gazal_desktop.core.paths import data_dir as default_dir
+    from gazal_desktop.library.cases import CaseStore
+    from gazal_desktop.library.exchange import import_pack
+
+    lib = Library.open(data_dir or default_dir())
+    pack = json.loads(resources.read_text("starter_cases.json"))
+    release = int(pack["pack"]["release"])
+    report = None
+    if int(lib.get_meta("starter_release", "0")) < release:
+        report = import_pack(CaseStore(lib), pack, origin="starter")
+        lib.set_meta("starter_release", str(release))
+    return lib, report

@@ -133,6 +133,11 @@ def _fts(db: sqlite_utils.Database, table: str, cols: list[str]) -> None:
                f"INSERT INTO {table}_fts(rowid, {c}) VALUES (new.id, {new}); END")
 
 
+@migration("0002_meta")
+def _m0002(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply what is missing, each in its own transaction. Returns the names applied."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
@@ -192,6 +197,15 @@ class Library:
                     if latest else " No backup was found.")
             raise LibraryCorrupt(f"The case library at {path} is damaged ({exc}).{hint}", latest) from None
         return cls(path, db)
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     def close(self, backup: bool = True) -> None:
         """Close, backing up first if anything changed (the app also calls maybe_backup

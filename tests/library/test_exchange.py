@@ -141,3 +141,17 @@ def test_starter_library_loads_on_first_run_and_keeps_edits(stores):
     report = load_starter_library(cases)  # the next start (or a new release)
     assert report.added == 0 and cases.get(first.id).title == "My renamed case"
     assert [h.title for h in cases.search("pericarditis")] or [h.title for h in cases.search("pericardial")]
+
+
+def test_open_library_loads_the_starter_cases_once(tmp_path):
+    from gazal_desktop.library import open_library
+
+    lib, report = open_library(tmp_path / "data")
+    assert report is not None and report.added >= 40
+    added = report.added
+    store = CaseStore(lib)
+    store.delete(store.list()[0].id)
+    lib.close()
+    lib, report = open_library(tmp_path / "data")  # the next start: nothing re-added
+    assert report is None and CaseStore(lib).count() == added - 1
+    lib.close()
