@@ -1,0 +1,66 @@
+"""The app's settings: a JSON file in the data folder, written atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+
+@dataclass
+class AppSettings:
+    disclaimer_version: str = ""  # the version the learner accepted ("" = never)
+    disclaimer_accepted_at: str = ""
+    theme: str = "system"  # system, light, dark
+    font_size: int = 0  # 0 = the system's
+    preset: str = "Gazal-R1 model card"
+    n_ctx: int = 8192
+    n_gpu_layers: int = -2  # -2 = recommended by the fit check
+    n_threads: int = 0  # 0 = all cores
+    backend: str = "local"  # local or server
+    server_url: str = ""
+    server_model: str = ""
+    last_model: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def accept_disclaimer(self, version: str) -> None:
+        self.disclaimer_version = version
+        self.disclaimer_accepted_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+    def needs_disclaimer(self, version: str) -> bool:
+        return self.disclaimer_version != version
+
+
+def settings_path(data_dir: Path) -> Path:
+    return data_dir / "settings.json"
+
+
+def load_settings(data_dir: Path) -> AppSettings:
+    path = settings_path(data_dir)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        known = {f.name for f in fields(AppSettings)}
+        return AppSettings(**{k: v for k, v in raw.items() if k in known})
+    except FileNotFoundError:
+        return AppSettings()
+    except (ValueError, TypeError):
+        path.replace(path.with_suffix(".damaged.json"))  # keep it; start from defaults
+        return AppSettings()
+
+
+def save_settings(data_dir: Path, settings: AppSettings) -> None:
+    path = settings_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(asdict(settings), fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

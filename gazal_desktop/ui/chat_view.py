@@ -1,0 +1,507 @@
+"""The conversation: messages with collapsible reasoning, a composer, Stop, versions.
+
+The stream arrives on a worker thread (threads.start_stream); text is buffered and drawn
+by a ~30 fps timer, so long answers never re-layout once per token.
+"""
+
+from __future__ import annotations
+
+
+from PySide6.QtCore import QElapsedTimer, QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
+    QToolButton, QVBoxLayout, QWidget,
+)
+
+from gazal_desktop.core.cancel import CancelToken
+from gazal_desktop.core.chat import ChatMessage, ChatSession
+from gazal_desktop.core.events import AnswerDelta, ContextNotice, Finished, PromptStarted, ReasoningDelta, Usage
+from gazal_desktop.core.reasoning import split_steps
+from gazal_desktop.safety import DISCLAIMER, emergency_signals, phi_spans
+from gazal_desktop.ui.gate import Banner, EmergencyDialog, PhiDialog
+from gazal_desktop.ui.markdown import MarkdownView
+from gazal_desktop.ui.threads import start_stream
+
+FRAME_MS = 33
+
+
+class ReasoningPanel(QFrame):
+    """Collapsible reasoning: open and live while the model thinks, closed once it answers."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.toggle = QToolButton(self)
+        self.toggle.setCheckable(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow)
+        self.toggle.setStyleSheet("QToolButton { border: none; color: gray; }")
+        self.toggle.toggled.connect(self._on_toggled)
+        self.body = QPlainTextEdit(self)
+        self.body.setReadOnly(True)
+        self.body.setMaximumHeight(220)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.body)
+        self.text = ""
+        self.set_header("Thinking…")
+        self.toggle.setChecked(True)
+
+    def set_header(self, text: str) -> None:
+        self.toggle.setText(text)
+
+    def append(self, text: str) -> None:
+        self.text += text
+        self.body.moveCursor(self.body.textCursor().MoveOperation.End)
+        self.body.insertPlainText(text)
+        self.body.ensureCursorVisible()
+
+    def set_text(self, text: str) -> None:
+        self.text = text
+        self.body.setPlainText(text)
+
+    def finish(self, seconds: float | None) -> None:
+        steps = split_steps(self.text)
+        timing = f"Reasoned for {seconds:.0f} s" if seconds is not None else "Reasoning"
+        self.set_header(f"{timing} · {len(steps)} step{'s' if len(steps) != 1 else ''}")
+        if steps:
+            self.body.setPlainText("\n\n".join(f"Step {s.number}: {s.text}" for s in steps))
+
+    @property
+    def expanded(self) -> bool:
+        return self.toggle.isChecked()
+
+    def _on_toggled(self, on: bool) -> None:
+        self.body.setVisible(on)
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+
+
+class MessageWidget(QFrame):
+    regenerate_requested = Signal()
+    edit_requested = Signal()
+
+    def __init__(self, message: ChatMessage, first_answer: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.versions: list[ChatMessage] = [message]
+        self.index = 0
+        layout = QVBoxLayout(self)
+        head = QHBoxLayout()
+        self.who = QLabel("<b>You</b>" if message.role == "user" else "<b>Gazal</b>")
+        self.status = QLabel("")
+        self.status.setStyleSheet("color: #b26a00;")
+        head.addWidget(self.who)
+        head.addWidget(self.status)
+        head.addStretch(1)
+        self.prev_button, self.version_label, self.next_button = QToolButton(), QLabel(""), QToolButton()
+        self.prev_button.setText("‹")
+        self.next_button.setText("›")
+        self.prev_button.clicked.connect(lambda: self.show_version(self.index - 1))
+        self.next_button.clicked.connect(lambda: self.show_version(self.index + 1))
+        for w in (self.prev_button, self.version_label, self.next_button):
+            head.addWidget(w)
+        self.copy_button = QToolButton()
+        self.copy_button.setText("Copy")
+        self.copy_button.clicked.connect(self.copy)
+        head.addWidget(self.copy_button)
+        self.action_button = QToolButton()
+        if message.role == "assistant":
+            self.action_button.setText("Regenerate")
+            self.action_button.clicked.connect(self.regenerate_requested)
+        else:
+            self.action_button.setText("Edit")
+            self.action_button.clicked.connect(self.edit_requested)
+        head.addWidget(self.action_button)
+        layout.addLayout(head)
+        self.reasoning = ReasoningPanel(self)
+        self.reasoning.setVisible(False)
+        layout.addWidget(self.reasoning)
+        self.answer = MarkdownView(self)
+        self.answer.setFrameShape(QFrame.Shape.NoFrame)
+        self.answer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        self.answer.setMinimumHeight(40)
+        layout.addWidget(self.answer)
+        self.disclaimer = QLabel(f"<i>{DISCLAIMER}</i>")
+        self.disclaimer.setWordWrap(True)
+        self.disclaimer.setStyleSheet("color: gray; font-size: small;")
+        self.disclaimer.setVisible(first_answer and message.role == "assistant")
+        layout.addWidget(self.disclaimer)
+        self._refresh_versions()
+        self.show_message(message)
+
+    # -- showing ----------------------------------------------------------------------------
+    @property
+    def message(self) -> ChatMessage:
+        return self.versions[self.index]
+
+    def show_message(self, m: ChatMessage) -> None:
+        if m.role == "user":
+            self.answer.setPlainText(m.content)
+            self._fit()
+            return
+        if m.reasoning:
+            self.reasoning.setVisible(True)
+            self.reasoning.set_text(m.reasoning)
+            if m.status != "streaming":
+                self.reasoning.finish(m.reasoning_seconds)
+                self.reasoning.toggle.setChecked(False)
+        else:
+            self.reasoning.setVisible(m.status == "streaming")
+        self.answer.set_markdown(m.content)
+        labels = {"partial": "stopped at the length limit", "cancelled": "stopped", "error": "error", "streaming": ""}
+        self.status.setText(labels.get(m.status, ""))
+        if m.error:
+            self.status.setText(f"error: {m.error}")
+        self.setToolTip(self.stats_text(m))
+        self._fit()
+
+    @staticmethod
+    def stats_text(m: ChatMessage) -> str:
+        u = m.usage
+        if u is None:
+            return ""
+        parts = [f"{u.prompt_tokens} prompt tokens ({u.cached_tokens} cached)", f"{u.completion_tokens} generated"]
+        if u.ttft_s is not None:
+            parts.append(f"first token after {u.ttft_s:.2f} s")
+        if u.prompt_tps:
+            parts.append(f"prompt {u.prompt_tps:.0f} tok/s")
+        if u.gen_tps:
+            parts.append(f"generation {u.gen_tps:.1f} tok/s")
+        return " · ".join(parts)
+
+    def _fit(self) -> None:
+        doc = self.answer.document()
+        doc.setTextWidth(max(200, self.answer.viewport().width()))
+        self.answer.setFixedHeight(int(doc.size().height()) + 8)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit()
+
+    # -- versions -----------------------------------------------------------------------------
+    def add_version(self, m: ChatMessage) -> None:
+        self.versions.append(m)
+        self.index = len(self.versions) - 1
+        self._refresh_versions()
+        self.show_message(m)
+
+    def show_version(self, i: int) -> None:
+        if 0 <= i < len(self.versions):
+            self.index = i
+            self._refresh_versions()
+            self.show_message(self.versions[i])
+
+    def _refresh_versions(self) -> None:
+        many = len(self.versions) > 1
+        for w in (self.prev_button, self.version_label, self.next_button):
+            w.setVisible(many)
+        self.version_label.setText(f"{self.index + 1}/{len(self.versions)}")
+        self.prev_button.setEnabled(self.index > 0)
+        self.next_button.setEnabled(self.index < len(self.versions) - 1)
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.message.content)
+
+
+class ChatView(QWidget):
+    """One case's conversation with a backend."""
+
+    generation_started = Signal()
+    generation_finished = Signal(str)  # finish reason
+    message_saved = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session: ChatSession | None = None
+        self.cancel: CancelToken | None = None
+        self._thread = None
+        self._current: MessageWidget | None = None
+        self._pending_reasoning = ""
+        self._answer_dirty = False
+        self._stream_clock = QElapsedTimer()
+        self.frames = 0
+        layout = QVBoxLayout(self)
+        self.banner = Banner(self)
+        layout.addWidget(self.banner)
+        self.vignette = QLabel("")
+        self.vignette.setWordWrap(True)
+        self.vignette.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.vignette.setStyleSheet("padding: 6px; background: rgba(127,127,127,0.12); border-radius: 4px;")
+        layout.addWidget(self.vignette)
+        self.empty_state = QLabel("")
+        self.empty_state.setWordWrap(True)
+        self.empty_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.empty_state)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.list_widget = QWidget()
+        self.list_layout = QVBoxLayout(self.list_widget)
+        self.list_layout.addStretch(1)
+        self.scroll.setWidget(self.list_widget)
+        layout.addWidget(self.scroll, 1)
+        meter = QHBoxLayout()
+        self.state = QLabel("")
+        self.context = QProgressBar(self)
+        self.context.setTextVisible(True)
+        self.context.setMaximumWidth(260)
+        meter.addWidget(self.state, 1)
+        meter.addWidget(self.context)
+        layout.addLayout(meter)
+        composer = QHBoxLayout()
+        self.composer = QPlainTextEdit(self)
+        self.composer.setPlaceholderText("Discuss this case… (Ctrl+Enter to send, Esc to stop)")
+        self.composer.setMaximumHeight(90)
+        self.send_button = QPushButton("Send", self)
+        self.send_button.clicked.connect(self._on_send_clicked)
+        composer.addWidget(self.composer, 1)
+        composer.addWidget(self.send_button)
+        layout.addLayout(composer)
+        # Keys typed in the composer go to it first, so they are caught there; the shortcut
+        # covers the rest of the view.
+        self.composer.installEventFilter(self)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.stop)
+        self.timer = QTimer(self)
+        self.timer.setInterval(FRAME_MS)
+        self.timer.timeout.connect(self._on_frame)
+        self.set_session(None, "")
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if obj is self.composer and event.type() == QEvent.Type.KeyPress:
+            key, mods = event.key(), event.modifiers()
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and mods & Qt.KeyboardModifier.ControlModifier:
+                self._on_send_clicked()
+                return True
+            if key == Qt.Key.Key_Escape:
+                self.stop()
+                return True
+        return super().eventFilter(obj, event)
+
+    # -- setup --------------------------------------------------------------------------------
+    def set_session(self, session: ChatSession | None, vignette: str, no_model_text: str = "") -> None:
+        self.session = session
+        self.vignette.setText(vignette)
+        self.vignette.setVisible(bool(vignette))
+        for w in self.message_widgets():
+            w.setParent(None)
+            w.deleteLater()
+        has = session is not None
+        self.empty_state.setText(no_model_text or "No model is loaded. Open a GGUF file, download one or convert a "
+                                 "checkpoint from the Model menu.")
+        self.empty_state.setVisible(not has)
+        self.composer.setEnabled(has)
+        self.send_button.setEnabled(has)
+        if has:
+            for m in session.messages:
+                self._add_widget(m)
+            self.update_context()
+
+    def message_widgets(self) -> list[MessageWidget]:
+        return [self.list_layout.itemAt(i).widget() for i in range(self.list_layout.count() - 1)]
+
+    def _add_widget(self, m: ChatMessage) -> MessageWidget:
+        first = m.role == "assistant" and not any(w.message.role == "assistant" for w in self.message_widgets())
+        w = MessageWidget(m, first_answer=first)
+        w.regenerate_requested.connect(lambda w=w: self.regenerate(w))
+        w.edit_requested.connect(lambda w=w: self.edit(w))
+        self.list_layout.insertWidget(self.list_layout.count() - 1, w)
+        QTimer.singleShot(0, lambda: self.scroll.verticalScrollBar().setValue(self.scroll.verticalScrollBar().maximum()))
+        return w
+
+    def update_context(self, draft: str = "") -> None:
+        if self.session is None:
+            return
+        st = self.session.context_status(draft)
+        self.context.setMaximum(st.limit)
+        self.context.setValue(min(st.used, st.limit))
+        self.context.setFormat(st.describe())
+        colors = {"ok": "", "warn": "QProgressBar::chunk { background: #e0a100; }",
+                  "full": "QProgressBar::chunk { background: #c62828; }"}
+        self.context.setStyleSheet(colors[st.level])
+        self.context.setToolTip("The conversation is nearly full: older exchanges will be left out (never the case)."
+                                if st.level != "ok" else "")
+
+    # -- sending -----------------------------------------------------------------------------
+    @property
+    def generating(self) -> bool:
+        return self._thread is not None
+
+    def _on_send_clicked(self) -> None:
+        if self.generating:
+            self.stop()
+            return
+        text = self.composer.toPlainText().strip()
+        if not text or self.session is None:
+            return
+        text = self.check_message(text)
+        if text is None:
+            return
+        self.composer.clear()
+        self.send(text)
+
+    def check_message(self, text: str) -> str | None:
+        """The emergency interstitial, then the identifiable-data check. None = do not send."""
+        signals = emergency_signals(text)
+        if signals:
+            dlg = EmergencyDialog(signals, self)
+            if dlg.exec() != QDialog.DialogCode.Accepted:
+                return None
+        spans = phi_spans(text)
+        if spans:
+            dlg = PhiDialog(text, spans, self)
+            result = dlg.exec()
+            if result == PhiDialog.REDACT:
+                return dlg.redacted_text()
+            if result != PhiDialog.SEND_AS_IS:
+                return None
+        return text
+
+    def send(self, text: str) -> None:
+        self._add_widget(ChatMessage("user", text))
+        self._run(lambda cancel: self.session.send(text, cancel))
+
+    def regenerate(self, widget: MessageWidget) -> None:
+        if self.generating or self.session is None:
+            return
+        widgets = self.message_widgets()
+        if widget is not widgets[-1]:
+            return  # only the latest reply can be regenerated (earlier ones would change history)
+        if self.session.messages and self.session.messages[-1].role == "assistant":
+            self.session.messages.pop()
+        self._run(lambda cancel: self.session.reply(cancel), into=widget)
+
+    def edit(self, widget: MessageWidget) -> None:
+        """Put a message back in the composer; sending it replaces it and everything after."""
+        if self.generating or self.session is None:
+            return
+        widgets = self.message_widgets()
+        i = widgets.index(widget)
+        user_index = sum(1 for w in widgets[:i] if w.message.role == "user")
+        seen = -1
+        for k, m in enumerate(self.session.messages):
+            if m.role == "user":
+                seen += 1
+                if seen == user_index:
+                    del self.session.messages[k:]
+                    break
+        for w in widgets[i:]:
+            w.setParent(None)
+            w.deleteLater()
+        self.composer.setPlainText(widget.message.content)
+        self.composer.setFocus()
+        self.update_context()
+
+    def _run(self, make, into: MessageWidget | None = None) -> None:
+        self.cancel = CancelToken()
+        cancel = self.cancel
+        self._into = into
+        self._current = None
+        self._pending_reasoning = ""
+        self.frames = 0
+        self.send_button.setText("Stop")
+        self.state.setText("Processing prompt…")
+        self.generation_started.emit()
+        self._thread, worker = start_stream(self, lambda: make(cancel))
+        worker.event.connect(self._on_event)
+        worker.failed.connect(self._on_failed)
+        worker.done.connect(self._on_done)
+        self._stream_clock.start()
+        self.timer.start()
+
+    def stop(self) -> None:
+        if self.cancel is not None:
+            self.cancel.cancel()
+            self.state.setText("Stopping…")
+
+    # -- stream events (GUI thread) ------------------------------------------------------------
+    def _reply(self) -> ChatMessage | None:
+        if self.session and self.session.messages and self.session.messages[-1].role == "assistant":
+            return self.session.messages[-1]
+        return None
+
+    def _ensure_widget(self) -> MessageWidget | None:
+        if self._current is None:
+            reply = self._reply()
+            if reply is None:
+                return None
+            if self._into is not None:
+                self._into.add_version(reply)
+                self._current = self._into
+            else:
+                self._current = self._add_widget(reply)
+            self._current.reasoning.setVisible(True)
+            self._current.reasoning.toggle.setChecked(True)
+        return self._current
+
+    def _on_event(self, ev) -> None:
+        if isinstance(ev, PromptStarted):
+            self.state.setText(f"Processing prompt… ({ev.prompt_tokens - ev.cached_tokens} new tokens)")
+        elif isinstance(ev, ReasoningDelta):
+            w = self._ensure_widget()
+            if ev.replaces_answer and w is not None:
+                w.reasoning.set_text(self._reply().reasoning)
+                self._pending_reasoning = ""
+            else:
+                self._pending_reasoning += ev.text
+            self.state.setText("Thinking…")
+        elif isinstance(ev, AnswerDelta):
+            w = self._ensure_widget()
+            if w is not None and w.reasoning.expanded and w.reasoning.text + self._pending_reasoning:
+                self._flush_reasoning(w)
+                w.reasoning.finish(None)
+                w.reasoning.toggle.setChecked(False)  # collapse when the answer begins
+            self._answer_dirty = True
+            self.state.setText("Answering…")
+        elif isinstance(ev, ContextNotice):
+            self.state.setText(ev.message)
+        elif isinstance(ev, Finished):
+            self._finished_reason = ev.reason
+
+    def _flush_reasoning(self, w: MessageWidget) -> None:
+        if self._pending_reasoning:
+            w.reasoning.append(self._pending_reasoning)
+            self._pending_reasoning = ""
+
+    def _on_frame(self) -> None:
+        w = self._current
+        if w is None:
+            return
+        self.frames += 1
+        self._flush_reasoning(w)
+        if self._answer_dirty:
+            self._answer_dirty = False
+            reply = self._reply()
+            if reply is not None:
+                w.answer.set_markdown(reply.content)
+                w._fit()
+
+    def _on_failed(self, exc, tb) -> None:
+        self.state.setText(f"Generation failed: {exc}")
+
+    def _on_done(self) -> None:
+        self.timer.stop()
+        self._on_frame()
+        reply = self._reply()
+        w = self._ensure_widget()
+        if w is not None and reply is not None:
+            w.versions[w.index] = reply
+            w.show_message(reply)
+        self._thread = None
+        self.send_button.setText("Send")
+        reason = getattr(self, "_finished_reason", "error")
+        elapsed = self._stream_clock.elapsed() / 1000
+        self.state.setText({"stop": "", "length": "Stopped at the length limit.", "cancelled": "Stopped.",
+                            "error": "The model could not finish."}.get(reason, "") +
+                           (f"  ({elapsed:.1f} s)" if reason != "error" else ""))
+        self.update_context()
+        self.generation_finished.emit(reason)
+        if reply is not None:
+            self.message_saved.emit(reply)
+
+    def wait(self, ms: int = 10000) -> None:
+        """Block until the current generation ends (tests, shutdown)."""
+        if self._thread is not None:
+            self._thread.wait(ms)
+
+
+__all__ = ["ChatView", "MessageWidget", "ReasoningPanel"]

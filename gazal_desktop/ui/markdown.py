@@ -1,0 +1,64 @@
+"""Answers as safe rich text: markdown-it-py with raw HTML off; nothing remote is loaded."""
+
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QMessageBox, QTextBrowser
+
+_MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+
+CSS = """
+h1, h2, h3 { margin: 6px 0 2px 0; }
+h2 { font-size: 1.1em; }
+p, li { margin: 2px 0; }
+code { background: rgba(127,127,127,0.15); }
+table { border-collapse: collapse; }
+td, th { border: 1px solid rgba(127,127,127,0.4); padding: 2px 6px; }
+"""
+
+
+def to_html(markdown_text: str) -> str:
+    return _MD.render(markdown_text)
+
+
+class MarkdownView(QTextBrowser):
+    """Renders Markdown; links are shown but open only after the learner confirms."""
+
+    link_requested = Signal(QUrl)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.document().setDefaultStyleSheet(CSS)
+        self.anchorClicked.connect(self._on_anchor_clicked)
+        self.confirm_links = True
+        self._source = ""
+
+    def set_markdown(self, text: str) -> None:
+        if text == self._source:
+            return
+        self._source = text
+        bar = self.verticalScrollBar()
+        at_end = bar.value() >= bar.maximum() - 4
+        self.setHtml(to_html(text))
+        if at_end:
+            bar.setValue(bar.maximum())
+
+    def markdown(self) -> str:
+        return self._source
+
+    def loadResource(self, kind, url):  # noqa: N802 - Qt override
+        return None  # no images or stylesheets from anywhere: nothing remote is ever fetched
+
+    def _on_anchor_clicked(self, url: QUrl) -> None:
+        self.link_requested.emit(url)
+        if not self.confirm_links:
+            return
+        answer = QMessageBox.question(
+            self, "Open link?", f"Open this address in your browser?\n\n{url.toString()}",
+            QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Open:
+            QDesktopServices.openUrl(url)

@@ -1,0 +1,153 @@
+"""The chat view with a scripted backend: streaming, reasoning collapse, Stop, versions, checks."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog
+
+from gazal_desktop.core.chat import ChatSession
+from gazal_desktop.core.sampling import Sampling
+from gazal_desktop.core.scripted import DEMO_REPLY, ScriptedBackend
+from gazal_desktop.ui import chat_view as chat_view_mod
+from gazal_desktop.ui.chat_view import ChatView
+
+VIGNETTE = "A 63-year-old man with crushing chest pain; ST elevation in II, III, aVF; hypotension after nitroglycerin."
+
+
+@pytest.fixture
+def view(qtbot):
+    v = ChatView()
+    qtbot.addWidget(v)
+    v.resize(700, 800)
+    v.show()
+    yield v
+    if v.cancel is not None:
+        v.cancel.cancel()
+    v.wait()
+
+
+def _session(delay=0.0, replies=None):
+    return ChatSession(ScriptedBackend(replies, delay=delay), VIGNETTE, Sampling(max_tokens=4096))
+
+
+def test_no_model_state(view):
+    assert view.empty_state.isVisible() and "No model is loaded" in view.empty_state.text()
+    assert not view.send_button.isEnabled()
+    assert view.banner.isVisible() and "not a medical device" in view.banner.text()
+
+
+def test_streaming_renders_markdown_and_collapses_reasoning(view, qtbot):
+    view.set_session(_session(delay=0.002), VIGNETTE)
+    assert view.vignette.text() == VIGNETTE
+    opened_while_thinking = []
+
+    def watch():
+        ws = view.message_widgets()
+        if len(ws) == 2 and view.state.text() == "Thinking…":
+            opened_while_thinking.append(ws[1].reasoning.expanded and ws[1].reasoning.isVisible())
+
+    probe = QTimer()
+    probe.timeout.connect(watch)
+    probe.start(5)
+    view.composer.setPlainText("What is the diagnosis?")
+    qtbot.keyClick(view.composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert view.send_button.text() == "Stop"
+    with qtbot.waitSignal(view.generation_finished, timeout=20000) as blocker:
+        pass
+    probe.stop()
+    assert blocker.args == ["stop"]
+    user, reply = view.message_widgets()
+    assert user.message.content == "What is the diagnosis?"
+    assert opened_while_thinking and all(opened_while_thinking)
+    assert not reply.reasoning.expanded  # collapsed once the answer began
+    assert reply.reasoning.toggle.text().startswith("Reasoned for") and "4 steps" in reply.reasoning.toggle.text()
+    html = reply.answer.toHtml()
+    assert "Primary Diagnosis" in reply.answer.toPlainText() and "<li" in html  # rendered, not raw Markdown
+    assert reply.disclaimer.isVisible()  # the first answer carries the disclaimer
+    reply.reasoning.toggle.click()  # can be reopened
+    assert reply.reasoning.expanded and "Step 2" in reply.reasoning.body.toPlainText()
+    assert "tok/s" in reply.toolTip() or "generated" in reply.toolTip()
+    assert view.send_button.text() == "Send"
+    assert view.frames < 200  # drawn by frames, not once per token (the reply has ~230 tokens)
+
+
+def test_stop_keeps_the_partial_answer(view, qtbot):
+    view.set_session(_session(delay=0.01), VIGNETTE)
+    view.send("Explain.")
+    qtbot.waitUntil(lambda: len(view.message_widgets()) == 2, timeout=5000)
+    qtbot.keyClick(view.composer, Qt.Key.Key_Escape)
+    with qtbot.waitSignal(view.generation_finished, timeout=5000) as blocker:
+        pass
+    assert blocker.args == ["cancelled"]
+    reply = view.message_widgets()[1]
+    assert reply.message.status == "cancelled" and reply.status.text() == "stopped"
+    assert len(reply.message.reasoning + reply.message.content) < len(DEMO_REPLY)
+
+
+def test_regenerate_keeps_earlier_versions(view, qtbot):
+    view.set_session(_session(replies=["<think>a</think>First answer.", "<think>b</think>Second answer."]), VIGNETTE)
+    view.send("Diagnosis?")
+    qtbot.waitUntil(lambda: not view.generating, timeout=5000)
+    reply = view.message_widgets()[1]
+    reply.action_button.click()  # Regenerate
+    qtbot.waitUntil(lambda: not view.generating and len(reply.versions) == 2, timeout=5000)
+    assert reply.version_label.text() == "2/2" and "Second answer." in reply.answer.toPlainText()
+    reply.prev_button.click()
+    assert reply.version_label.text() == "1/2" and "First answer." in reply.answer.toPlainText()
+    assert len(view.session.messages) == 2  # history holds one reply, not both
+
+
+def test_edit_and_resend(view, qtbot):
+    view.set_session(_session(), VIGNETTE)
+    view.send("Diagnosis?")
+    qtbot.waitUntil(lambda: not view.generating, timeout=5000)
+    view.message_widgets()[0].action_button.click()  # Edit
+    assert view.composer.toPlainText() == "Diagnosis?" and view.message_widgets() == []
+    assert view.session.messages == []
+
+
+def _answer_dialog(qtbot, action):
+    def handle():
+        dlg = QApplication.activeModalWidget()
+        if dlg is None:
+            QTimer.singleShot(20, handle)
+            return
+        action(dlg)
+
+    QTimer.singleShot(20, handle)
+
+
+def test_emergency_message_opens_the_interstitial(view, qtbot):
+    view.set_session(_session(), VIGNETTE)
+    seen = {}
+
+    def refuse(dlg):
+        seen["text"] = dlg.findChildren(type(view.state))[0].text()
+        seen["send_enabled"] = dlg.send_button.isEnabled()
+        dlg.reject()
+
+    _answer_dialog(qtbot, refuse)
+    assert view.check_message("I'm having chest pain right now, what do I do?") is None
+    assert "cannot help in an emergency" in seen["text"] and not seen["send_enabled"]
+
+    def confirm(dlg):
+        dlg.hypothetical.setChecked(True)
+        dlg.send_button.click()
+
+    _answer_dialog(qtbot, confirm)
+    assert view.check_message("my dad isn't breathing - hypothetical case") is not None
+
+
+def test_identifiable_data_is_highlighted_and_redaction_offered(view, qtbot):
+    view.set_session(_session(), VIGNETTE)
+    seen = {}
+
+    def redact(dlg):
+        seen["marked"] = dlg.highlighted()
+        dlg.redact_button.click()
+
+    _answer_dialog(qtbot, redact)
+    out = view.check_message("Patient John Smith, MRN 12345678, has chest pain.")
+    assert seen["marked"] == ["John Smith", "12345678"]
+    assert out == "Patient [NAME], MRN [MRN], has chest pain."
