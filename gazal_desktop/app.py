@@ -1,16 +1,14 @@
-"""Entry point for ``gazal-desktop``.
-
-Until the full application lands this opens a placeholder window that already carries
-the not-a-medical-device banner, so nothing the project ships shows a model without it.
-"""
+"""Entry point for ``gazal-desktop``: the gate, the library, the main window."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from gazal_desktop import __version__
-from gazal_desktop.safety import DISCLAIMER, DISCLAIMER_TITLE
+from gazal_desktop.safety import DISCLAIMER_TITLE, DISCLAIMER_VERSION
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,22 +20,107 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR",
                         help="where the case library, models and settings live (default: the per-user app data "
                              "folder; the GAZAL_DATA_DIR environment variable also sets it)")
+    parser.add_argument("--model", metavar="FILE.gguf", help="open this GGUF model at start (after the fit check)")
+    parser.add_argument("--demo", action="store_true",
+                        help="use a scripted demonstration backend instead of a model (for trying the interface)")
     return parser
+
+
+def ensure_disclaimer(settings, data_dir: Path, parent=None) -> bool:
+    """Show the gate when this disclaimer version was never accepted. False = declined."""
+    from PySide6.QtWidgets import QDialog
+
+    from gazal_desktop.core.settings import save_settings
+    from gazal_desktop.ui.gate import DisclaimerGate
+
+    if not settings.needs_disclaimer(DISCLAIMER_VERSION):
+        return True
+    gate = DisclaimerGate(parent)
+    if gate.exec() != QDialog.DialogCode.Accepted:
+        return False
+    settings.accept_disclaimer(DISCLAIMER_VERSION)
+    save_settings(data_dir, settings)
+    return True
+
+
+def _in_background(runner, fn):
+    """Run fn on the database thread and wait for it without blocking the event loop."""
+    from PySide6.QtCore import QEventLoop
+
+    loop, out = QEventLoop(), {}
+    runner.run(fn, lambda r: (out.update(ok=r), loop.quit()), lambda e, tb: (out.update(err=e), loop.quit()))
+    loop.exec()
+    if "err" in out:
+        raise out["err"]
+    return out["ok"]
+
+
+def open_library_or_recover(runner, data_dir: Path, parent=None):
+    """Open the library off the GUI thread; on damage offer the newest backup.
+
+    Returns the library, or None after telling the learner why not.
+    """
+    from PySide6.QtWidgets import QMessageBox
+
+    from gazal_desktop.library import open_library
+    from gazal_desktop.library.chats import ChatStore
+    from gazal_desktop.library.db import LibraryCorrupt, LibraryError, restore_backup
+
+    def open_it():
+        lib, _ = open_library(data_dir)
+        ChatStore(lib).mark_interrupted()  # replies cut off by a crash are kept, marked partial
+        return lib
+
+    while True:
+        try:
+            return _in_background(runner, open_it)
+        except LibraryCorrupt as exc:
+            if exc.latest_backup is None:
+                QMessageBox.critical(parent, "Gazal Desktop", f"{exc}\n\nThe damaged file was left in place.")
+                return None
+            answer = QMessageBox.question(parent, "Gazal Desktop", f"{exc}\n\nRestore the backup now?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return None
+            _in_background(runner, lambda: restore_backup(data_dir, exc.latest_backup))
+        except LibraryError as exc:
+            QMessageBox.critical(parent, "Gazal Desktop", str(exc))
+            return None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.data_dir:
-        import os
-
         os.environ["GAZAL_DATA_DIR"] = args.data_dir  # read by gazal_desktop.core.paths.data_dir
-    from gazal_desktop.ui.placeholder import PlaceholderWindow  # Qt only past argument parsing
+    from PySide6.QtGui import QIcon, QPixmap
     from PySide6.QtWidgets import QApplication
+
+    from gazal_desktop import resources
+    from gazal_desktop.core.paths import data_dir
+    from gazal_desktop.core.settings import load_settings
+    from gazal_desktop.ui.main_window import MainWindow
+    from gazal_desktop.ui.threads import TaskRunner
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Gazal Desktop")
-    window = PlaceholderWindow(DISCLAIMER_TITLE, DISCLAIMER)
+    icon = QPixmap()
+    icon.loadFromData(resources.read_text("app-icon.svg").encode(), "SVG")
+    app.setWindowIcon(QIcon(icon))
+    folder = data_dir()
+    settings = load_settings(folder)
+    if not ensure_disclaimer(settings, folder):
+        return 0  # declining quits
+    runner = TaskRunner(1)
+    lib = open_library_or_recover(runner, folder)
+    if lib is None:
+        return 1
+    window = MainWindow(folder, settings, lib, runner)
     window.show()
+    if args.demo:
+        from gazal_desktop.core.scripted import ScriptedBackend
+
+        window.set_backend(ScriptedBackend(delay=0.01))
+    elif args.model:
+        window.open_model(args.model)
     return app.exec()
 
 

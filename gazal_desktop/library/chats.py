@@ -133,8 +133,9 @@ class ChatRecorder:
     def user(self, text: str) -> StoredMessage:
         return self.store.add_message(StoredMessage(self.conv_id, "user", text))
 
-    def __call__(self, message) -> None:
-        key = id(message)
+    def __call__(self, message, key: int | None = None) -> None:
+        """Save `message` (a ChatMessage, or a snapshot of one: then pass the original's id as key)."""
+        key = id(message) if key is None else key
         if key not in self._ids:
             self._ids[key] = self.store.add_message(StoredMessage(self.conv_id, message.role, status="streaming")).id
         steps = [{"number": s.number, "text": s.text} for s in message.steps] if message.reasoning else []

@@ -305,7 +305,7 @@ class ChatView(QWidget):
         w.regenerate_requested.connect(lambda w=w: self.regenerate(w))
         w.edit_requested.connect(lambda w=w: self.edit(w))
         self.list_layout.insertWidget(self.list_layout.count() - 1, w)
-        QTimer.singleShot(0, lambda: self.scroll.verticalScrollBar().setValue(self.scroll.verticalScrollBar().maximum()))
+        QTimer.singleShot(0, self, lambda: self.scroll.verticalScrollBar().setValue(self.scroll.verticalScrollBar().maximum()))
         return w
 
     def update_context(self, draft: str = "") -> None:
@@ -356,7 +356,11 @@ class ChatView(QWidget):
                 return None
         return text
 
+    message_sent_hook = None  # set by the window to save the learner's message
+
     def send(self, text: str) -> None:
+        if self.message_sent_hook is not None:
+            self.message_sent_hook(text)
         self._add_widget(ChatMessage("user", text))
         self._run(lambda cancel: self.session.send(text, cancel))
 

@@ -1,0 +1,251 @@
+"""The library: search as you type, filters, and new / edit / duplicate / delete with undo.
+
+Every database call goes through the single-threaded TaskRunner, off the GUI thread.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem,
+    QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from gazal_desktop.library.cases import DIFFICULTIES, SPECIALTIES, Case, CaseStore
+from gazal_desktop.safety import phi_spans
+from gazal_desktop.ui.gate import PhiDialog
+from gazal_desktop.ui.threads import TaskRunner
+
+ALL = "All"
+
+
+class CaseEditor(QDialog):
+    """Edit a case: vignette, specialty, tags, difficulty and the answer key."""
+
+    def __init__(self, case: Case, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Edit case" if case.id else "New case")
+        self.case = case
+        form = QFormLayout(self)
+        self.title = QLineEdit(case.title)
+        self.vignette = QPlainTextEdit(case.vignette)
+        self.specialty = QComboBox()
+        self.specialty.setEditable(True)
+        self.specialty.addItems([""] + SPECIALTIES)
+        self.specialty.setCurrentText(case.specialty)
+        self.tags = QLineEdit(", ".join(case.tags))
+        self.difficulty = QComboBox()
+        self.difficulty.addItems(list(DIFFICULTIES))
+        self.difficulty.setCurrentText(case.difficulty)
+        self.diagnosis = QLineEdit(case.diagnosis)
+        self.findings = QPlainTextEdit(case.key_findings)
+        self.management = QPlainTextEdit(case.management)
+        self.teaching = QPlainTextEdit(case.teaching_points)
+        self.question = QLineEdit(case.mcq_question)
+        self.options = QPlainTextEdit("\n".join(case.mcq_options))
+        self.options.setPlaceholderText("One option per line")
+        self.answer = QSpinBox()
+        self.answer.setRange(1, 10)
+        self.answer.setValue((case.mcq_answer or 0) + 1)
+        for label, w in [("Title", self.title), ("Vignette", self.vignette), ("Specialty", self.specialty),
+                         ("Tags (comma-separated)", self.tags), ("Difficulty", self.difficulty),
+                         ("Diagnosis", self.diagnosis), ("Key findings", self.findings), ("Management", self.management),
+                         ("Teaching points", self.teaching), ("Question", self.question), ("Options", self.options),
+                         ("Correct option (number)", self.answer)]:
+            form.addRow(label, w)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.resize(640, 720)
+
+    def result_case(self) -> Case:
+        options = [o.strip() for o in self.options.toPlainText().splitlines() if o.strip()]
+        c = self.case
+        c.title, c.vignette = self.title.text().strip(), self.vignette.toPlainText().strip()
+        c.specialty, c.difficulty = self.specialty.currentText().strip(), self.difficulty.currentText()
+        c.tags = [t.strip() for t in self.tags.text().split(",") if t.strip()]
+        c.diagnosis, c.key_findings = self.diagnosis.text().strip(), self.findings.toPlainText().strip()
+        c.management, c.teaching_points = self.management.toPlainText().strip(), self.teaching.toPlainText().strip()
+        c.mcq_question, c.mcq_options = self.question.text().strip(), options
+        c.mcq_answer = (self.answer.value() - 1) if options else None
+        return c
+
+    def accept(self) -> None:
+        """Saving runs the identifiable-data check on the vignette first."""
+        text = self.vignette.toPlainText()
+        spans = phi_spans(text)
+        if spans:
+            dlg = PhiDialog(text, spans, self)
+            result = dlg.exec()
+            if result == PhiDialog.REDACT:
+                self.vignette.setPlainText(dlg.redacted_text())
+            elif result != PhiDialog.SEND_AS_IS:
+                return
+        super().accept()
+
+
+class LibraryPane(QWidget):
+    case_selected = Signal(object)  # Case
+    status = Signal(str)
+    deleted = Signal(int, str)  # case id, title (the window offers Undo)
+    failed = Signal(str)
+
+    def __init__(self, runner: TaskRunner, store: CaseStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner, self.store = runner, store
+        layout = QVBoxLayout(self)
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search cases and discussions…")
+        self.search.setClearButtonEnabled(True)
+        layout.addWidget(self.search)
+        filters = QHBoxLayout()
+        self.specialty = QComboBox(self)
+        self.tag = QComboBox(self)
+        filters.addWidget(self.specialty)
+        filters.addWidget(self.tag)
+        layout.addLayout(filters)
+        self.list = QListWidget(self)
+        layout.addWidget(self.list, 1)
+        buttons = QHBoxLayout()
+        self.new_button, self.edit_button = QPushButton("New"), QPushButton("Edit")
+        self.duplicate_button, self.delete_button = QPushButton("Duplicate"), QPushButton("Delete")
+        for b in (self.new_button, self.edit_button, self.duplicate_button, self.delete_button):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(150)
+        self._debounce.timeout.connect(self.refresh)
+        self.search.textChanged.connect(lambda _: self._debounce.start())
+        self.specialty.currentIndexChanged.connect(lambda _: self.refresh())
+        self.tag.currentIndexChanged.connect(lambda _: self.refresh())
+        self.list.currentItemChanged.connect(self._on_current_changed)
+        self.new_button.clicked.connect(self.new_case)
+        self.edit_button.clicked.connect(self.edit_case)
+        self.duplicate_button.clicked.connect(self.duplicate_case)
+        self.delete_button.clicked.connect(self.delete_case)
+        self._generation = 0
+        self.loaded = False
+
+    # -- data ---------------------------------------------------------------------------------
+    def reload_filters(self) -> None:
+        def fetch():
+            return self.store.specialties(), self.store.tags()
+
+        def fill(result):
+            specialties, tags = result
+            for combo, items, label in ((self.specialty, specialties, "All specialties"), (self.tag, tags, "All tags")):
+                current = combo.currentData()
+                combo.blockSignals(True)
+                combo.clear()
+                combo.addItem(label, None)
+                for it in items:
+                    combo.addItem(it, it)
+                idx = combo.findData(current)
+                combo.setCurrentIndex(max(0, idx))
+                combo.blockSignals(False)
+            self.refresh()
+
+        self.runner.run(fetch, fill, self._on_error)
+
+    def refresh(self) -> None:
+        self._generation += 1
+        gen = self._generation
+        text = self.search.text().strip()
+        specialty, tag = self.specialty.currentData(), self.tag.currentData()
+
+        def fetch():
+            if text:
+                seen, rows = set(), []
+                for h in self.store.search(text, specialty=specialty, tag=tag, limit=200):
+                    if h.case_id not in seen:
+                        seen.add(h.case_id)
+                        rows.append((h.case_id, h.title, h.snippet))
+                return rows
+            return [(c.id, c.title, c.specialty) for c in self.store.list(specialty=specialty, tag=tag, sort="title")]
+
+        def show(rows):
+            if gen != self._generation:
+                return  # a newer search is on its way: drop stale results
+            current = self.current_case_id()
+            self.list.blockSignals(True)
+            self.list.clear()
+            for cid, title, detail in rows:
+                item = QListWidgetItem(title)
+                item.setData(Qt.ItemDataRole.UserRole, cid)
+                item.setToolTip(detail)
+                self.list.addItem(item)
+                if cid == current:
+                    self.list.setCurrentItem(item)
+            self.list.blockSignals(False)
+            self.loaded = True
+            self.status.emit(f"{len(rows)} case{'s' if len(rows) != 1 else ''}")
+
+        self.runner.run(fetch, show, self._on_error)
+
+    def current_case_id(self) -> int | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def titles(self) -> list[str]:
+        return [self.list.item(i).text() for i in range(self.list.count())]
+
+    def select(self, case_id: int) -> None:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(Qt.ItemDataRole.UserRole) == case_id:
+                self.list.setCurrentRow(i)
+                return
+
+    def _on_current_changed(self, item, _previous) -> None:
+        if item is None:
+            return
+        cid = item.data(Qt.ItemDataRole.UserRole)
+        self.runner.run(lambda: self.store.get(cid), self.case_selected.emit, self._on_error)
+
+    def _on_error(self, exc, tb) -> None:
+        self.failed.emit(f"{exc}")
+
+    # -- actions ------------------------------------------------------------------------------
+    def new_case(self) -> None:
+        self._edit(Case(title="", vignette=""))
+
+    def edit_case(self) -> None:
+        cid = self.current_case_id()
+        if cid is not None:
+            self.runner.run(lambda: self.store.get(cid), self._edit, self._on_error)
+
+    def _edit(self, case: Case) -> None:
+        dlg = CaseEditor(case, self)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return
+        c = dlg.result_case()
+        save = (lambda: self.store.update(c)) if c.id else (lambda: self.store.add(c))
+
+        def saved(result):
+            self.status.emit(f"Saved “{result.title}”")
+            self.reload_filters()
+            QTimer.singleShot(200, self, lambda: self.select(result.id))
+
+        self.runner.run(save, saved, self._on_error)
+
+    def duplicate_case(self) -> None:
+        cid = self.current_case_id()
+        if cid is not None:
+            self.runner.run(lambda: self.store.duplicate(cid), lambda c: (self.status.emit(f"Duplicated as “{c.title}”"),
+                                                                           self.refresh()), self._on_error)
+
+    def delete_case(self) -> None:
+        cid = self.current_case_id()
+        if cid is None:
+            return
+        title = self.list.currentItem().text()
+
+        def done(_):
+            self.deleted.emit(cid, title)
+            self.reload_filters()
+
+        self.runner.run(lambda: self.store.delete(cid), done, self._on_error)
+
+    def undo_delete(self, cid: int) -> None:
+        self.runner.run(lambda: self.store.undo_delete(cid), lambda _: self.reload_filters(), self._on_error)

@@ -1,0 +1,287 @@
+"""The main window: the library on the left, the case's conversation on the right."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QProgressDialog, QPushButton, QSplitter,
+)
+
+from gazal_desktop import __version__
+from gazal_desktop.core.cancel import CancelToken
+from gazal_desktop.core.chat import ChatSession
+from gazal_desktop.core.sampling import PresetStore
+from gazal_desktop.core.settings import AppSettings, save_settings
+from gazal_desktop.library.cases import Case, CaseStore
+from gazal_desktop.library.chats import ChatStore, Conversation
+from gazal_desktop.library.db import BACKUP_INTERVAL, Library
+from gazal_desktop.library.exchange import (
+    export_json, export_markdown, import_medqa_jsonl, import_pack, read_json_file, write_atomic,
+)
+from gazal_desktop.safety import DISCLAIMER, DISCLAIMER_TITLE, DISCLAIMER_VERSION
+from gazal_desktop.ui.chat_view import ChatView
+from gazal_desktop.ui.library_pane import LibraryPane
+from gazal_desktop.ui.threads import TaskRunner
+
+
+def show_error(parent, message: str, detail: str = "") -> None:
+    box = QMessageBox(QMessageBox.Icon.Warning, "Gazal Desktop", message, QMessageBox.StandardButton.Ok, parent)
+    if detail:
+        box.setDetailedText(detail)  # the technical part, one click away
+    box.exec()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, data_dir: Path, settings: AppSettings, library: Library, runner: TaskRunner) -> None:
+        super().__init__()
+        self.data_dir, self.settings, self.library, self.runner = data_dir, settings, library, runner
+        self.cases, self.chats = CaseStore(library), ChatStore(library)
+        self.presets = PresetStore(data_dir / "presets.json")
+        self.backend = None
+        self.case: Case | None = None
+        self.setWindowTitle(f"Gazal Desktop {__version__}")
+        self.library_pane = LibraryPane(runner, self.cases, self)
+        self.chat_view = ChatView(self)
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(self.library_pane)
+        split.addWidget(self.chat_view)
+        split.setStretchFactor(1, 3)
+        self.setCentralWidget(split)
+        self.model_label = QLabel("No model")
+        self.statusBar().addPermanentWidget(self.model_label)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setVisible(False)
+        self.statusBar().addPermanentWidget(self.undo_button)
+        self._undo_id: int | None = None
+        self.undo_button.clicked.connect(self._on_undo_clicked)
+        self.library_pane.case_selected.connect(self._on_case_selected)
+        self.library_pane.status.connect(lambda t: self.statusBar().showMessage(t, 5000))
+        self.library_pane.failed.connect(lambda t: show_error(self, t))
+        self.library_pane.deleted.connect(self._on_deleted)
+        self._build_menus()
+        self.backup_timer = QTimer(self)
+        self.backup_timer.setInterval(int(BACKUP_INTERVAL.total_seconds() * 1000))
+        self.backup_timer.timeout.connect(lambda: self.runner.run(self.library.maybe_backup))
+        self.backup_timer.start()
+        self.library_pane.reload_filters()
+        self.resize(1200, 800)
+
+    # -- menus ----------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        def action(menu, text, slot, shortcut=None):
+            a = QAction(text, self)
+            a.triggered.connect(slot)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            menu.addAction(a)
+            return a
+
+        f = self.menuBar().addMenu("&File")
+        action(f, "New case…", self.library_pane.new_case, "Ctrl+N")
+        action(f, "Import case pack…", self.import_pack)
+        action(f, "Import MedQA questions (JSONL)…", self.import_medqa)
+        action(f, "Export case as Markdown…", self.export_markdown)
+        action(f, "Export library (JSON)…", self.export_library)
+        f.addSeparator()
+        action(f, "Quit", self.close, "Ctrl+Q")
+        m = self.menuBar().addMenu("&Model")
+        action(m, "Open GGUF file…", self.open_model)
+        action(m, "Connect to a server (OpenAI-compatible)…", self.connect_server)
+        h = self.menuBar().addMenu("&Help")
+        action(h, "About Gazal Desktop", self.about)
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About Gazal Desktop",
+                          f"<h3>Gazal Desktop {__version__}</h3><p><b>{DISCLAIMER_TITLE}.</b></p><p>{DISCLAIMER}</p>"
+                          f"<p><small>Disclaimer version {DISCLAIMER_VERSION}</small></p>")
+
+    # -- library --------------------------------------------------------------------------------
+    def _on_deleted(self, cid: int, title: str) -> None:
+        self._undo_id = cid
+        self.statusBar().showMessage(f"Deleted “{title}”", 10000)
+        self.undo_button.setVisible(True)
+        QTimer.singleShot(10000, lambda: self.undo_button.setVisible(False))
+
+    def _on_undo_clicked(self) -> None:
+        if self._undo_id is not None:
+            self.library_pane.undo_delete(self._undo_id)
+            self._undo_id = None
+        self.undo_button.setVisible(False)
+
+    def _on_case_selected(self, case: Case) -> None:
+        if self.chat_view.generating:
+            self.chat_view.stop()
+            self.chat_view.wait()
+        self.case = case
+        self._attach_session()
+
+    def _attach_session(self) -> None:
+        case = self.case
+        if case is None:
+            return
+        if self.backend is None:
+            self.chat_view.set_session(None, case.vignette)
+            return
+        sampling = self.presets.get(self.settings.preset) if self.settings.preset in self.presets.names() \
+            else self.presets.get(self.presets.names()[0])
+        model = getattr(self.backend, "path", None)
+
+        def start():
+            return self.chats.start(Conversation(case.id, model_file=Path(model).name if model else self.backend.name,
+                                                 sampling=sampling.__dict__))
+
+        def ready(conv):
+            recorder = self.chats.recorder(conv.id)
+            # Saves go through the single database thread; the reply is snapshotted because the
+            # stream keeps growing it.
+            on_update = lambda m: self.runner.run(lambda snap=replace(m), key=id(m): recorder(snap, key))  # noqa: E731
+            session = ChatSession(self.backend, case.vignette, sampling, on_update=on_update)
+            self.chat_view.set_session(session, case.vignette)
+            self.chat_view.message_sent_hook = lambda text: self.runner.run(lambda: recorder.user(text))
+
+        self.runner.run(start, ready, lambda e, tb: show_error(self, str(e), tb))
+
+    def import_pack(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import case pack", "", "Case packs (*.json *.gazalpack)")
+        if path:
+            self.runner.run(lambda: import_pack(self.cases, read_json_file(Path(path))).summary(),
+                            lambda s: (self.statusBar().showMessage(f"Case pack: {s}", 8000), self.library_pane.reload_filters()),
+                            lambda e, tb: show_error(self, str(e), tb))
+
+    def import_medqa(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import MedQA questions", "", "JSON Lines (*.jsonl *.json)")
+        if not path:
+            return
+
+        def run():
+            with open(path, encoding="utf-8") as fh:
+                return import_medqa_jsonl(self.cases, fh, source=Path(path).name)
+
+        def done(report):
+            msg = f"MedQA import: {report.summary()}"
+            if report.errors:
+                show_error(self, msg, "\n".join(report.errors))
+            self.statusBar().showMessage(msg, 8000)
+            self.library_pane.reload_filters()
+
+        self.runner.run(run, done, lambda e, tb: show_error(self, str(e), tb))
+
+    def export_markdown(self) -> None:
+        if self.case is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export case", f"{self.case.title}.md", "Markdown (*.md)")
+        if path:
+            case = self.case
+
+            def run():
+                convs = [(c, self.chats.messages(c.id)) for c in self.chats.conversations(case.id)]
+                write_atomic(Path(path), export_markdown(case, convs))
+
+            self.runner.run(run, lambda _: self.statusBar().showMessage(f"Exported {path}", 5000),
+                            lambda e, tb: show_error(self, str(e), tb))
+
+    def export_library(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export library", "gazal-library.json", "JSON (*.json)")
+        if path:
+            self.runner.run(lambda: write_atomic(Path(path), json.dumps(export_json(self.cases, self.chats), indent=1,
+                                                                        ensure_ascii=False)),
+                            lambda _: self.statusBar().showMessage(f"Exported {path}", 5000),
+                            lambda e, tb: show_error(self, str(e), tb))
+
+    # -- models ---------------------------------------------------------------------------------
+    def open_model(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Open a GGUF model", "", "GGUF models (*.gguf)")
+        if not path:
+            return
+        from gazal_desktop.core import hardware
+
+        def fit():
+            shape = hardware.ModelShape.from_gguf(path)
+            return shape, hardware.recommend(shape, hardware.detect(), self.settings.n_ctx)
+
+        def confirm(result):
+            shape, f = result
+            text = f"{shape.name}: {f.describe(shape.n_layer)}"
+            if f.notes:
+                text += "\n\n" + "\n".join(f.notes)
+            if f.verdict == "won't fit":
+                show_error(self, "This model will not fit in this computer's memory.", text)
+                return
+            if QMessageBox.question(self, "Load model", text + "\n\nLoad it now?") == QMessageBox.StandardButton.Yes:
+                self._load(path, f)
+
+        self.runner.run(fit, confirm, lambda e, tb: show_error(self, f"This file cannot be used as a model: {e}", tb))
+
+    def _load(self, path: str, fit) -> None:
+        from gazal_desktop.core.backends.local import LocalBackend, LocalSettings
+
+        cancel = CancelToken()
+        dialog = QProgressDialog("Loading the model…", "Cancel", 0, 100, self)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.canceled.connect(cancel.cancel)
+        dialog.show()
+        settings = LocalSettings(n_gpu_layers=fit.n_gpu_layers, n_ctx=fit.n_ctx, n_threads=self.settings.n_threads or None)
+        loader = TaskRunner(1, self)
+        progress = {"value": 0}
+        poll = QTimer(self)
+        poll.timeout.connect(lambda: dialog.setValue(progress["value"]))
+        poll.start(100)
+
+        def done(backend):
+            poll.stop()
+            dialog.close()
+            self.set_backend(backend)
+            if backend.fallback_reason:
+                self.statusBar().showMessage(backend.fallback_reason, 20000)
+
+        def failed(exc, tb):
+            poll.stop()
+            dialog.close()
+            show_error(self, f"The model could not be loaded. {exc}", getattr(exc, "detail", "") or tb)
+
+        loader.run(lambda: LocalBackend.load(path, settings, lambda p: progress.__setitem__("value", int(p * 100)), cancel),
+                   done, failed)
+
+    def connect_server(self) -> None:
+        url, ok = QInputDialog.getText(self, "Connect to a server", "Server address (for example http://127.0.0.1:8080/v1):",
+                                       text=self.settings.server_url)
+        if not ok or not url:
+            return
+        from gazal_desktop.core.backends.openai_compat import OpenAIBackend
+
+        def connect():
+            b = OpenAIBackend(url, self.settings.server_model)
+            b.check()
+            return b
+
+        def done(b):
+            self.settings.server_url = url
+            save_settings(self.data_dir, self.settings)
+            self.set_backend(b)
+
+        self.runner.run(connect, done, lambda e, tb: show_error(self, str(e), getattr(e, "detail", "") or tb))
+
+    def set_backend(self, backend) -> None:
+        if self.backend is not None and self.backend is not backend:
+            old = self.backend
+            self.runner.run(old.close)
+        self.backend = backend
+        name = getattr(backend, "path", None)
+        self.model_label.setText(f"Model: {Path(name).name}" if name else f"Server: {getattr(backend, 'base_url', backend.name)}")
+        self._attach_session()
+
+    # -- closing --------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if self.chat_view.generating:
+            self.chat_view.stop()
+            self.chat_view.wait()
+        self.runner.wait()
+        self.runner.run(lambda: self.library.close(backup=True))
+        self.runner.wait()
+        super().closeEvent(event)
