@@ -44,8 +44,8 @@ def test_streaming_renders_markdown_and_collapses_reasoning(view, qtbot):
 
     def watch():
         ws = view.message_widgets()
-        if len(ws) == 2 and view.state.text() == "Thinking…":
-            opened_while_thinking.append(ws[1].reasoning.expanded and ws[1].reasoning.isVisible())
+        if len(ws) == 2 and view.state.text() == "Thinking…" and ws[1].reasoning.isVisible():
+            opened_while_thinking.append(ws[1].reasoning.expanded)
 
     probe = QTimer()
     probe.timeout.connect(watch)
