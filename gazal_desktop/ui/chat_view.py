@@ -476,7 +476,7 @@ class ChatView(QWidget):
             self._answer_dirty = False
             reply = self._reply()
             if reply is not None:
-                w.answer.set_markdown(reply.content)
+                w.answer.stream_markdown(reply.content)
                 w._fit()
 
     def _on_failed(self, exc, tb) -> None:

@@ -23,6 +23,18 @@ def to_html(markdown_text: str) -> str:
     return _MD.render(markdown_text)
 
 
+def _stable_prefix_end(text: str) -> int:
+    """Index just after the last blank line that is not inside a ``` code fence."""
+    end, fenced, pos = 0, False, 0
+    for line in text.splitlines(keepends=True):
+        pos += len(line)
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and not line.strip() and pos < len(text):
+            end = pos
+    return end
+
+
 class MarkdownView(QTextBrowser):
     """Renders Markdown; links are shown but open only after the learner confirms."""
 
@@ -36,16 +48,49 @@ class MarkdownView(QTextBrowser):
         self.anchorClicked.connect(self._on_anchor_clicked)
         self.confirm_links = True
         self._source = ""
+        self._stream_stable = ""
+        self._stream_pos = 0
 
     def set_markdown(self, text: str) -> None:
         if text == self._source:
             return
         self._source = text
+        self._stream_stable, self._stream_pos = "", 0
         bar = self.verticalScrollBar()
         at_end = bar.value() >= bar.maximum() - 4
         self.setHtml(to_html(text))
         if at_end:
             bar.setValue(bar.maximum())
+
+    def stream_markdown(self, text: str) -> None:
+        """Show a growing answer, re-rendering only its last block.
+
+        Finished paragraphs (up to the last blank line outside a code fence) are rendered
+        once and appended; only the block being written is redrawn each frame, so the cost
+        does not grow with the answer. Call set_markdown with the final text at the end.
+        """
+        if not text.startswith(self._stream_stable):
+            self._reset_stream()
+        cut = _stable_prefix_end(text)
+        cursor = self.textCursor()
+        cursor.setPosition(self._stream_pos)
+        cursor.movePosition(cursor.MoveOperation.End, cursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        if cut > len(self._stream_stable):
+            cursor.insertHtml(to_html(text[len(self._stream_stable):cut]))
+            self._stream_stable = text[:cut]
+            self._stream_pos = cursor.position()
+        tail = text[cut:]
+        if tail.strip():
+            cursor.insertHtml(to_html(tail))
+        self._source = text
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def _reset_stream(self) -> None:
+        self.clear()
+        self._stream_stable = ""
+        self._stream_pos = 0
 
     def markdown(self) -> str:
         return self._source
