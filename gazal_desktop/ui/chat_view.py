@@ -217,7 +217,6 @@ class ChatView(QWidget):
         self.cancel: CancelToken | None = None
         self._thread = None
         self._current: MessageWidget | None = None
-        self._pending_reasoning = ""
         self._answer_dirty = False
         self._stream_clock = QElapsedTimer()
         self.frames = 0
@@ -244,7 +243,8 @@ class ChatView(QWidget):
         self.state = QLabel("")
         self.context = QProgressBar(self)
         self.context.setTextVisible(True)
-        self.context.setMaximumWidth(260)
+        self.context.setMinimumWidth(240)
+        self.context.setMaximumWidth(320)
         meter.addWidget(self.state, 1)
         meter.addWidget(self.context)
         layout.addLayout(meter)
@@ -400,7 +400,6 @@ class ChatView(QWidget):
         cancel = self.cancel
         self._into = into
         self._current = None
-        self._pending_reasoning = ""
         self.frames = 0
         self.send_button.setText("Stop")
         self.state.setText("Processing prompt…")
@@ -444,13 +443,11 @@ class ChatView(QWidget):
             w = self._ensure_widget()
             if ev.replaces_answer and w is not None:
                 w.reasoning.set_text(self._reply().reasoning)
-                self._pending_reasoning = ""
-            else:
-                self._pending_reasoning += ev.text
+                w.answer.set_markdown("")
             self.state.setText("Thinking…")
         elif isinstance(ev, AnswerDelta):
             w = self._ensure_widget()
-            if w is not None and w.reasoning.expanded and w.reasoning.text + self._pending_reasoning:
+            if w is not None and w.reasoning.expanded and self._reply().reasoning:
                 self._flush_reasoning(w)
                 w.reasoning.finish(None)
                 w.reasoning.toggle.setChecked(False)  # collapse when the answer begins
@@ -462,9 +459,10 @@ class ChatView(QWidget):
             self._finished_reason = ev.reason
 
     def _flush_reasoning(self, w: MessageWidget) -> None:
-        if self._pending_reasoning:
-            w.reasoning.append(self._pending_reasoning)
-            self._pending_reasoning = ""
+        """Show the reasoning the session holds that the panel does not yet."""
+        reply = self._reply()
+        if reply is not None and len(reply.reasoning) > len(w.reasoning.text) and reply.reasoning.startswith(w.reasoning.text):
+            w.reasoning.append(reply.reasoning[len(w.reasoning.text):])
 
     def _on_frame(self) -> None:
         w = self._current

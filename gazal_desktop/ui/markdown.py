@@ -50,11 +50,13 @@ class MarkdownView(QTextBrowser):
         self._source = ""
         self._stream_stable = ""
         self._stream_pos = 0
+        self._streaming = False
 
     def set_markdown(self, text: str) -> None:
-        if text == self._source:
+        if text == self._source and not self._streaming:
             return
         self._source = text
+        self._streaming = False
         self._stream_stable, self._stream_pos = "", 0
         bar = self.verticalScrollBar()
         at_end = bar.value() >= bar.maximum() - 4
@@ -69,19 +71,24 @@ class MarkdownView(QTextBrowser):
         once and appended; only the block being written is redrawn each frame, so the cost
         does not grow with the answer. Call set_markdown with the final text at the end.
         """
-        if not text.startswith(self._stream_stable):
+        if not self._streaming or not text.startswith(self._stream_stable):
             self._reset_stream()
+        self._streaming = True
         cut = _stable_prefix_end(text)
         cursor = self.textCursor()
         cursor.setPosition(self._stream_pos)
         cursor.movePosition(cursor.MoveOperation.End, cursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
         if cut > len(self._stream_stable):
+            if cursor.position() > 0:
+                cursor.insertBlock()  # new Markdown blocks start their own paragraph
             cursor.insertHtml(to_html(text[len(self._stream_stable):cut]))
             self._stream_stable = text[:cut]
             self._stream_pos = cursor.position()
         tail = text[cut:]
         if tail.strip():
+            if cursor.position() > 0:
+                cursor.insertBlock()
             cursor.insertHtml(to_html(tail))
         self._source = text
         bar = self.verticalScrollBar()

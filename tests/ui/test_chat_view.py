@@ -46,6 +46,8 @@ def test_streaming_renders_markdown_and_collapses_reasoning(view, qtbot):
         ws = view.message_widgets()
         if len(ws) == 2 and view.state.text() == "Thinking…" and ws[1].reasoning.isVisible():
             opened_while_thinking.append(ws[1].reasoning.expanded)
+            shown = ws[1].reasoning.body.toPlainText()
+            assert view.session.messages[-1].reasoning.startswith(shown)  # live, never doubled
 
     probe = QTimer()
     probe.timeout.connect(watch)

@@ -1,0 +1,83 @@
+"""Launch the real app on a virtual screen and save screenshots into docs/.
+
+    xvfb-run -s "-screen 0 1400x900x24" python docs/make_screenshots.py
+
+Uses a fresh data folder and the scripted demonstration backend (`gazal-desktop --demo`),
+so the pictures show the interface, not a model's output quality.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent
+os.environ.setdefault("GAZAL_DATA_DIR", tempfile.mkdtemp(prefix="gazal-shots-"))
+
+from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from gazal_desktop import app as app_mod  # noqa: E402
+from gazal_desktop.core.paths import data_dir  # noqa: E402
+from gazal_desktop.core.scripted import ScriptedBackend  # noqa: E402
+from gazal_desktop.core.settings import AppSettings  # noqa: E402
+from gazal_desktop.ui.gate import DisclaimerGate  # noqa: E402
+from gazal_desktop.ui.main_window import MainWindow  # noqa: E402
+from gazal_desktop.ui.threads import TaskRunner  # noqa: E402
+
+
+def wait(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def wait_for(cond, timeout_ms: int = 20000) -> None:
+    waited = 0
+    while not cond() and waited < timeout_ms:
+        wait(20)
+        waited += 20
+
+
+def main() -> None:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    gate = DisclaimerGate()
+    gate.checks[0].setChecked(True)
+    gate.checks[1].setChecked(True)
+    gate.resize(620, 360)
+    gate.show()
+    wait(300)
+    gate.grab().save(str(OUT / "gate.png"))
+    gate.close()
+
+    folder = data_dir()
+    runner = TaskRunner(1)
+    lib = app_mod.open_library_or_recover(runner, folder)
+    window = MainWindow(folder, AppSettings(), lib, runner)
+    window.resize(1300, 820)
+    window.show()
+    wait_for(lambda: window.library_pane.loaded)
+    window.library_pane.search.setText("chest pain")
+    wait(600)
+    window.grab().save(str(OUT / "library.png"))
+
+    window.set_backend(ScriptedBackend(delay=0.02))
+    window.library_pane.search.setText("nitroglycerin")
+    wait(600)
+    window.library_pane.list.setCurrentRow(0)
+    wait_for(lambda: window.chat_view.session is not None)
+    window.chat_view.send("What is the most likely diagnosis, and what should we do first?")
+    wait_for(lambda: window.chat_view.state.text() == "Thinking…" and len(window.chat_view.message_widgets()) == 2)
+    wait(900)
+    window.grab().save(str(OUT / "chat-reasoning-expanded.png"))
+    wait_for(lambda: not window.chat_view.generating, 60000)
+    wait(400)
+    window.grab().save(str(OUT / "chat-reasoning-collapsed.png"))
+    window.close()
+    print("saved:", ", ".join(p.name for p in sorted(OUT.glob("*.png"))))
+
+
+if __name__ == "__main__":
+    main()
