@@ -207,6 +207,9 @@ class MessageWidget(QFrame):
 class ChatView(QWidget):
     """One case's conversation with a backend."""
 
+    open_model_requested = Signal()
+    download_requested = Signal()
+    convert_requested = Signal()
     generation_started = Signal()
     generation_finished = Signal(str)  # finish reason
     message_saved = Signal(object)
@@ -232,6 +235,17 @@ class ChatView(QWidget):
         self.empty_state.setWordWrap(True)
         self.empty_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.empty_state)
+        self.setup_buttons = QWidget(self)
+        row = QHBoxLayout(self.setup_buttons)
+        row.addStretch(1)
+        for text, signal in (("Open a GGUF file…", self.open_model_requested),
+                             ("Download a GGUF…", self.download_requested),
+                             ("Convert a checkpoint…", self.convert_requested)):
+            b = QPushButton(text, self.setup_buttons)
+            b.clicked.connect(signal)
+            row.addWidget(b)
+        row.addStretch(1)
+        layout.addWidget(self.setup_buttons)
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(True)
         self.list_widget = QWidget()
@@ -289,6 +303,7 @@ class ChatView(QWidget):
         self.empty_state.setText(no_model_text or "No model is loaded. Open a GGUF file, download one or convert a "
                                  "checkpoint from the Model menu.")
         self.empty_state.setVisible(not has)
+        self.setup_buttons.setVisible(not has)
         self.composer.setEnabled(has)
         self.send_button.setEnabled(has)
         if has:

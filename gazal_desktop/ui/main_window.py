@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 
 from gazal_desktop import __version__
 from gazal_desktop.core.cancel import CancelToken
-from gazal_desktop.core.chat import ChatSession
+from gazal_desktop.core.chat import ChatMessage, ChatSession
 from gazal_desktop.core.sampling import PresetStore
 from gazal_desktop.core.settings import AppSettings, save_settings
 from gazal_desktop.library.cases import Case, CaseStore
@@ -44,6 +44,7 @@ class MainWindow(QMainWindow):
         self.presets = PresetStore(data_dir / "presets.json")
         self.backend = None
         self.case: Case | None = None
+        self._new_discussion = False
         self.setWindowTitle(f"Gazal Desktop {__version__}")
         self.library_pane = LibraryPane(runner, self.cases, self)
         self.chat_view = ChatView(self)
@@ -63,6 +64,9 @@ class MainWindow(QMainWindow):
         self.library_pane.status.connect(lambda t: self.statusBar().showMessage(t, 5000))
         self.library_pane.failed.connect(lambda t: show_error(self, t))
         self.library_pane.deleted.connect(self._on_deleted)
+        self.chat_view.open_model_requested.connect(self.open_model)
+        self.chat_view.download_requested.connect(self.download_model)
+        self.chat_view.convert_requested.connect(self.convert_model)
         self._build_menus()
         self.backup_timer = QTimer(self)
         self.backup_timer.setInterval(int(BACKUP_INTERVAL.total_seconds() * 1000))
@@ -83,6 +87,7 @@ class MainWindow(QMainWindow):
 
         f = self.menuBar().addMenu("&File")
         action(f, "New case…", self.library_pane.new_case, "Ctrl+N")
+        action(f, "New discussion of this case", self.new_discussion, "Ctrl+Shift+N")
         action(f, "Import case pack…", self.import_pack)
         action(f, "Import MedQA questions (JSONL)…", self.import_medqa)
         action(f, "Export case as Markdown…", self.export_markdown)
@@ -91,6 +96,8 @@ class MainWindow(QMainWindow):
         action(f, "Quit", self.close, "Ctrl+Q")
         m = self.menuBar().addMenu("&Model")
         action(m, "Open GGUF file…", self.open_model)
+        action(m, "Download a GGUF from Hugging Face…", self.download_model)
+        action(m, "Convert a checkpoint (gazal-convert)…", self.convert_model)
         action(m, "Connect to a server (OpenAI-compatible)…", self.connect_server)
         h = self.menuBar().addMenu("&Help")
         action(h, "About Gazal Desktop", self.about)
@@ -132,19 +139,34 @@ class MainWindow(QMainWindow):
         model = getattr(self.backend, "path", None)
 
         def start():
-            return self.chats.start(Conversation(case.id, model_file=Path(model).name if model else self.backend.name,
+            """The case's latest discussion (so nothing is lost between sessions), or a new one."""
+            existing = self.chats.conversations(case.id)
+            if existing and not self._new_discussion:
+                conv = existing[-1]
+                return conv, self.chats.messages(conv.id)
+            conv = self.chats.start(Conversation(case.id, model_file=Path(model).name if model else self.backend.name,
                                                  sampling=sampling.__dict__))
+            return conv, []
 
-        def ready(conv):
+        def ready(result):
+            conv, stored = result
+            self._new_discussion = False
             recorder = self.chats.recorder(conv.id)
             # Saves go through the single database thread; the reply is snapshotted because the
             # stream keeps growing it.
             on_update = lambda m: self.runner.run(lambda snap=replace(m), key=id(m): recorder(snap, key))  # noqa: E731
             session = ChatSession(self.backend, case.vignette, sampling, on_update=on_update)
+            session.messages = [ChatMessage(m.role, m.content, m.reasoning, m.status if m.status != "streaming" else "partial")
+                                for m in stored]
             self.chat_view.set_session(session, case.vignette)
             self.chat_view.message_sent_hook = lambda text: self.runner.run(lambda: recorder.user(text))
 
         self.runner.run(start, ready, lambda e, tb: show_error(self, str(e), tb))
+
+    def new_discussion(self) -> None:
+        """Start a fresh conversation about the current case (earlier ones stay saved)."""
+        self._new_discussion = True
+        self._attach_session()
 
     def import_pack(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import case pack", "", "Case packs (*.json *.gazalpack)")
@@ -247,6 +269,22 @@ class MainWindow(QMainWindow):
 
         loader.run(lambda: LocalBackend.load(path, settings, lambda p: progress.__setitem__("value", int(p * 100)), cancel),
                    done, failed)
+
+    def download_model(self) -> None:
+        from gazal_desktop.core.paths import models_dir
+        from gazal_desktop.ui.model_setup import DownloadDialog
+
+        dlg = DownloadDialog(models_dir(self.data_dir), self)
+        dlg.downloaded.connect(lambda path: (dlg.accept(), self.open_model(path)))
+        dlg.show()
+
+    def convert_model(self) -> None:
+        from gazal_desktop.core.paths import models_dir
+        from gazal_desktop.ui.model_setup import ConvertDialog
+
+        dlg = ConvertDialog(models_dir(self.data_dir), self)
+        dlg.converted.connect(lambda path: (dlg.accept(), self.open_model(path)))
+        dlg.show()
 
     def connect_server(self) -> None:
         url, ok = QInputDialog.getText(self, "Connect to a server", "Server address (for example http://127.0.0.1:8080/v1):",

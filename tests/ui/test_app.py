@@ -148,3 +148,20 @@ def test_a_broken_model_file_gives_a_clear_error(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: "text" in seen, timeout=10000)
     assert "cannot be used as a model" in seen["text"] and "truncated" in seen["text"]
     assert window.backend is None
+
+
+def test_reopening_a_case_shows_its_saved_discussion(window, qtbot):
+    window.set_backend(ScriptedBackend())
+    pane = window.library_pane
+    pane.list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: window.chat_view.session is not None, timeout=5000)
+    window.chat_view.send("First question")
+    qtbot.waitUntil(lambda: not window.chat_view.generating, timeout=10000)
+    window.runner.wait()
+    pane.list.setCurrentRow(1)
+    qtbot.waitUntil(lambda: window.chat_view.session is not None and window.chat_view.session.messages == [], timeout=5000)
+    pane.list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: len(window.chat_view.message_widgets()) == 2, timeout=5000)
+    assert window.chat_view.message_widgets()[0].message.content == "First question"
+    window.new_discussion()
+    qtbot.waitUntil(lambda: window.chat_view.message_widgets() == [], timeout=5000)
