@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     lib = open_library_or_recover(runner, folder)
     if lib is None:
         return 1
+    from gazal_desktop.ui.settings_dialog import apply_appearance
+
+    apply_appearance(settings)
     window = MainWindow(folder, settings, lib, runner)
     window.show()
     if args.demo:

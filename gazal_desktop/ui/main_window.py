@@ -93,6 +93,8 @@ class MainWindow(QMainWindow):
         action(f, "Export case as Markdown…", self.export_markdown)
         action(f, "Export library (JSON)…", self.export_library)
         f.addSeparator()
+        action(f, "Settings…", self.open_settings, "Ctrl+,")
+        f.addSeparator()
         action(f, "Quit", self.close, "Ctrl+Q")
         m = self.menuBar().addMenu("&Model")
         action(m, "Open GGUF file…", self.open_model)
@@ -101,6 +103,21 @@ class MainWindow(QMainWindow):
         action(m, "Connect to a server (OpenAI-compatible)…", self.connect_server)
         h = self.menuBar().addMenu("&Help")
         action(h, "About Gazal Desktop", self.about)
+
+    def open_settings(self) -> None:
+        from PySide6.QtWidgets import QDialog
+
+        from gazal_desktop.ui.settings_dialog import SettingsDialog, apply_appearance
+
+        dlg = SettingsDialog(self.settings, self.presets, str(self.data_dir), self)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return
+        self.settings = dlg.result_settings()
+        save_settings(self.data_dir, self.settings)
+        apply_appearance(self.settings)
+        if self.chat_view.session is not None:
+            self.chat_view.session.sampling = self.presets.get(self.settings.preset)
+            self.chat_view.update_context()
 
     def about(self) -> None:
         QMessageBox.about(self, "About Gazal Desktop",
@@ -248,7 +265,8 @@ class MainWindow(QMainWindow):
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.canceled.connect(cancel.cancel)
         dialog.show()
-        settings = LocalSettings(n_gpu_layers=fit.n_gpu_layers, n_ctx=fit.n_ctx, n_threads=self.settings.n_threads or None)
+        layers = fit.n_gpu_layers if self.settings.n_gpu_layers == -2 else self.settings.n_gpu_layers
+        settings = LocalSettings(n_gpu_layers=layers, n_ctx=fit.n_ctx, n_threads=self.settings.n_threads or None)
         loader = TaskRunner(1, self)
         progress = {"value": 0}
         poll = QTimer(self)

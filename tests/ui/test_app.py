@@ -165,3 +165,21 @@ def test_reopening_a_case_shows_its_saved_discussion(window, qtbot):
     assert window.chat_view.message_widgets()[0].message.content == "First question"
     window.new_discussion()
     qtbot.waitUntil(lambda: window.chat_view.message_widgets() == [], timeout=5000)
+
+
+def test_settings_edit_presets_and_persist(window, qtbot):
+    from gazal_desktop.ui.settings_dialog import SettingsDialog
+
+    dlg = SettingsDialog(window.settings, window.presets, str(window.data_dir))
+    qtbot.addWidget(dlg)
+    assert dlg.preset.itemText(0) == "Gazal-R1 model card"
+    assert (dlg.temperature.value(), dlg.top_p.value(), dlg.top_k.value(), dlg.max_tokens.value()) == (0.7, 0.8, 20, 2048)
+    dlg.temperature.setValue(0.3)
+    dlg.n_ctx.setValue(16384)
+    dlg.theme.setCurrentIndex(dlg.theme.findData("dark"))
+    new = dlg.result_settings()
+    assert new.n_ctx == 16384 and new.theme == "dark"
+    assert window.presets.get("Gazal-R1 model card").temperature == 0.3
+    assert window.presets.is_modified("Gazal-R1 model card")
+    dlg._reset()
+    assert window.presets.get("Gazal-R1 model card").temperature == 0.7

@@ -1,0 +1,128 @@
+"""Settings: sampling presets (the model card's first), context, GPU layers, threads,
+data folder, theme and font size."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QInputDialog, QLabel, QPushButton,
+    QSpinBox, QWidget,
+)
+
+from gazal_desktop.core.sampling import BUILTIN_PRESETS, PresetStore, Sampling
+from gazal_desktop.core.settings import AppSettings
+
+
+def apply_appearance(settings: AppSettings) -> None:
+    """Theme (following the system unless chosen) and font size, applied at once."""
+    app = QGuiApplication.instance()
+    if app is None:
+        return
+    hints = app.styleHints()
+    scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(settings.theme, Qt.ColorScheme.Unknown)
+    if hasattr(hints, "setColorScheme"):  # Qt 6.8+
+        hints.setColorScheme(scheme)
+    font = app.font()
+    if settings.font_size:
+        font.setPointSize(settings.font_size)
+        app.setFont(font)
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: AppSettings, presets: PresetStore, data_dir: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings, self.presets = replace(settings), presets
+        form = QFormLayout(self)
+        row = QHBoxLayout()
+        self.preset = QComboBox()
+        self.preset.addItems(presets.names())
+        self.preset.setCurrentText(settings.preset if settings.preset in presets.names() else presets.names()[0])
+        self.save_as = QPushButton("Save as…")
+        self.reset = QPushButton("Reset/delete")
+        row.addWidget(self.preset, 1)
+        row.addWidget(self.save_as)
+        row.addWidget(self.reset)
+        form.addRow("Sampling preset", row)
+        self.temperature = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=5.0, singleStep=0.05)
+        self.top_p = QDoubleSpinBox(decimals=2, minimum=0.01, maximum=1.0, singleStep=0.05)
+        self.top_k = QSpinBox(minimum=0, maximum=1000)
+        self.max_tokens = QSpinBox(minimum=16, maximum=32768, singleStep=256)
+        for label, w in (("Temperature", self.temperature), ("Top-p", self.top_p), ("Top-k", self.top_k),
+                         ("Max new tokens", self.max_tokens)):
+            form.addRow(label, w)
+        self.n_ctx = QSpinBox(minimum=512, maximum=131072, singleStep=1024)
+        self.n_ctx.setValue(settings.n_ctx)
+        form.addRow("Context length (tokens)", self.n_ctx)
+        self.gpu_layers = QSpinBox(minimum=-2, maximum=1000)
+        self.gpu_layers.setSpecialValueText("Recommended by the fit check")
+        self.gpu_layers.setValue(settings.n_gpu_layers)
+        self.gpu_layers.setToolTip("-2: recommended, -1: all layers, 0: CPU only")
+        form.addRow("GPU layers", self.gpu_layers)
+        self.threads = QSpinBox(minimum=0, maximum=256)
+        self.threads.setSpecialValueText("All cores")
+        self.threads.setValue(settings.n_threads)
+        form.addRow("CPU threads", self.threads)
+        folder = QLabel(f"{data_dir}<br><small>Change with <code>gazal-desktop --data-dir DIR</code> or "
+                        f"GAZAL_DATA_DIR.</small>")
+        folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("Data folder", folder)
+        self.theme = QComboBox()
+        for label, value in (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")):
+            self.theme.addItem(label, value)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
+        form.addRow("Theme", self.theme)
+        self.font_size = QSpinBox(minimum=0, maximum=32)
+        self.font_size.setSpecialValueText("System")
+        self.font_size.setValue(settings.font_size)
+        form.addRow("Font size", self.font_size)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.preset.currentTextChanged.connect(self._show_preset)
+        self.save_as.clicked.connect(self._save_as)
+        self.reset.clicked.connect(self._reset)
+        self._show_preset(self.preset.currentText())
+
+    def _show_preset(self, name: str) -> None:
+        if not name:
+            return
+        s = self.presets.get(name)
+        self.temperature.setValue(s.temperature)
+        self.top_p.setValue(s.top_p)
+        self.top_k.setValue(s.top_k)
+        self.max_tokens.setValue(s.max_tokens)
+        self.reset.setText("Reset to default" if name in BUILTIN_PRESETS else "Delete")
+
+    def sampling(self) -> Sampling:
+        base = self.presets.get(self.preset.currentText())
+        return replace(base, temperature=self.temperature.value(), top_p=self.top_p.value(), top_k=self.top_k.value(),
+                       max_tokens=self.max_tokens.value()).validated()
+
+    def _save_as(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save preset", "Name:", text=self.preset.currentText())
+        if ok and name.strip():
+            self.presets.save(name.strip(), self.sampling())
+            if self.preset.findText(name.strip()) < 0:
+                self.preset.addItem(name.strip())
+            self.preset.setCurrentText(name.strip())
+
+    def _reset(self) -> None:
+        name = self.preset.currentText()
+        self.presets.delete(name)
+        if name not in BUILTIN_PRESETS:
+            self.preset.removeItem(self.preset.currentIndex())
+        self._show_preset(self.preset.currentText())
+
+    def result_settings(self) -> AppSettings:
+        """The edited settings; the preset's values are saved with it."""
+        self.presets.save(self.preset.currentText(), self.sampling())
+        s = self.settings
+        s.preset = self.preset.currentText()
+        s.n_ctx, s.n_gpu_layers, s.n_threads = self.n_ctx.value(), self.gpu_layers.value(), self.threads.value()
+        s.theme, s.font_size = self.theme.currentData(), self.font_size.value()
+        return s
