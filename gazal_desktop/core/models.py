@@ -12,13 +12,13 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from gazal_desktop.core.atomic import write_text_atomic
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.paths import models_dir
 
@@ -77,10 +77,7 @@ class ModelRegistry:
             return []
 
     def _save(self, added: list[str]) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.index.parent, prefix=".models.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"added": added}, fh, indent=2)
-        os.replace(tmp, self.index)
+        write_text_atomic(self.index, json.dumps({"added": added}, indent=2))
 
     def list(self) -> list[ModelEntry]:
         out = []

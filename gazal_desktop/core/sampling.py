@@ -7,10 +7,10 @@ tokens.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from gazal_desktop.core.atomic import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -93,18 +93,8 @@ class PresetStore:
         self._write()
 
     def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {"presets": {n: asdict(s) for n, s in self._user.items()}}
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".presets.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(self.path, json.dumps(data, indent=2))
 
 
 __all__ = ["Sampling", "PresetStore", "BUILTIN_PRESETS", "MODEL_CARD"]

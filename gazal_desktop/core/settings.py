@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+from gazal_desktop.core.atomic import write_text_atomic
 
 
 @dataclass
@@ -52,15 +52,4 @@ def load_settings(data_dir: Path) -> AppSettings:
 
 
 def save_settings(data_dir: Path, settings: AppSettings) -> None:
-    path = settings_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(asdict(settings), fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(settings_path(data_dir), json.dumps(asdict(settings), indent=2))

@@ -20,9 +20,8 @@ from gazal_desktop.core.settings import AppSettings, save_settings
 from gazal_desktop.library.cases import Case, CaseStore
 from gazal_desktop.library.chats import ChatStore, Conversation
 from gazal_desktop.library.db import BACKUP_INTERVAL, Library
-from gazal_desktop.library.exchange import (
-    export_json, export_markdown, import_medqa_jsonl, import_pack, read_json_file, write_atomic,
-)
+from gazal_desktop.core.atomic import write_text_atomic as write_atomic
+from gazal_desktop.library.exchange import export_json, export_markdown, import_medqa_jsonl, import_pack, read_json_file
 from gazal_desktop.safety import DISCLAIMER, DISCLAIMER_TITLE, DISCLAIMER_VERSION
 from gazal_desktop.ui.chat_view import ChatView
 from gazal_desktop.ui.library_pane import LibraryPane
