@@ -108,6 +108,12 @@ class ChatStore:
     def messages(self, conv_id: int) -> list[StoredMessage]:
         return [_msg(r) for r in self._rows("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conv_id,))]
 
+    def current_messages(self, conv_id: int) -> list[StoredMessage]:
+        """The conversation as it now reads: earlier versions of regenerated replies left out."""
+        msgs = self.messages(conv_id)
+        replaced = {m.replaces_id for m in msgs if m.replaces_id is not None}
+        return [m for m in msgs if m.id not in replaced]
+
     def mark_interrupted(self) -> int:
         """After a crash: replies left 'streaming' become 'partial' (their text is kept)."""
         with self.lib.transaction():
@@ -129,6 +135,15 @@ class ChatRecorder:
         self.store = store
         self.conv_id = conv_id
         self._ids: dict[int, int] = {}  # id(ChatMessage) -> stored message id
+        self._next_replaces: int | None = None
+
+    def bind(self, message, stored_id: int) -> None:
+        """Link a message loaded from the database to its row."""
+        self._ids[id(message)] = stored_id
+
+    def replacing(self, message) -> None:
+        """The next reply is a regenerated version of `message` (kept, linked, not shown twice)."""
+        self._next_replaces = self._ids.get(id(message))
 
     def user(self, text: str) -> StoredMessage:
         return self.store.add_message(StoredMessage(self.conv_id, "user", text))
@@ -137,7 +152,9 @@ class ChatRecorder:
         """Save `message` (a ChatMessage, or a snapshot of one: then pass the original's id as key)."""
         key = id(message) if key is None else key
         if key not in self._ids:
-            self._ids[key] = self.store.add_message(StoredMessage(self.conv_id, message.role, status="streaming")).id
+            self._ids[key] = self.store.add_message(StoredMessage(
+                self.conv_id, message.role, status="streaming", replaces_id=self._next_replaces)).id
+            self._next_replaces = None
         steps = [{"number": s.number, "text": s.text} for s in message.steps] if message.reasoning else []
         self.store.save_progress(self._ids[key], message.content, message.reasoning, message.status, steps,
                                  self.store.stats_of(message.usage))

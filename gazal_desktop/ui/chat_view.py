@@ -293,6 +293,7 @@ class ChatView(QWidget):
 
     # -- setup --------------------------------------------------------------------------------
     def set_session(self, session: ChatSession | None, vignette: str, no_model_text: str = "") -> None:
+        self._abandon_generation()
         self.session = session
         self.vignette.setText(vignette)
         self.vignette.setVisible(bool(vignette))
@@ -372,6 +373,7 @@ class ChatView(QWidget):
         return text
 
     message_sent_hook = None  # set by the window to save the learner's message
+    regenerate_hook = None  # set by the window: the next reply is a new version of this one
 
     def send(self, text: str) -> None:
         if self.message_sent_hook is not None:
@@ -386,7 +388,9 @@ class ChatView(QWidget):
         if widget is not widgets[-1]:
             return  # only the latest reply can be regenerated (earlier ones would change history)
         if self.session.messages and self.session.messages[-1].role == "assistant":
-            self.session.messages.pop()
+            old = self.session.messages.pop()
+            if self.regenerate_hook is not None:
+                self.regenerate_hook(old)
         self._run(lambda cancel: self.session.reply(cancel), into=widget)
 
     def edit(self, widget: MessageWidget) -> None:
@@ -420,11 +424,29 @@ class ChatView(QWidget):
         self.state.setText("Processing prompt…")
         self.generation_started.emit()
         self._thread, worker = start_stream(self, lambda: make(cancel))
+        self._worker = worker
         worker.event.connect(self._on_event)
         worker.failed.connect(self._on_failed)
         worker.done.connect(self._on_done)
         self._stream_clock.start()
         self.timer.start()
+
+    def _abandon_generation(self) -> None:
+        """Stop a running generation and forget it (another case or model was chosen)."""
+        if self._thread is None:
+            return
+        self.cancel.cancel()
+        for sig in (self._worker.event, self._worker.failed, self._worker.done):
+            try:
+                sig.disconnect()
+            except (RuntimeError, TypeError):
+                pass
+        self._thread.wait(10000)
+        self._thread = None
+        self._current = None
+        self.timer.stop()
+        self.send_button.setText("Send")
+        self.state.setText("")
 
     def stop(self) -> None:
         if self.cancel is not None:

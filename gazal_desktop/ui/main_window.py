@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.backup_timer = QTimer(self)
         self.backup_timer.setInterval(int(BACKUP_INTERVAL.total_seconds() * 1000))
-        self.backup_timer.timeout.connect(lambda: self.runner.run(self.library.maybe_backup))
+        self.backup_timer.timeout.connect(lambda: self.runner.submit(self.library.maybe_backup))
         self.backup_timer.start()
         self.library_pane.reload_filters()
         self.resize(1200, 800)
@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self._undo_id = cid
         self.statusBar().showMessage(f"Deleted “{title}”", 10000)
         self.undo_button.setVisible(True)
-        QTimer.singleShot(10000, lambda: self.undo_button.setVisible(False))
+        QTimer.singleShot(10000, self, lambda: self.undo_button.setVisible(False))
 
     def _on_undo_clicked(self) -> None:
         if self._undo_id is not None:
@@ -159,23 +159,28 @@ class MainWindow(QMainWindow):
             existing = self.chats.conversations(case.id)
             if existing and not self._new_discussion:
                 conv = existing[-1]
-                return conv, self.chats.messages(conv.id)
+                return conv, self.chats.current_messages(conv.id)
             conv = self.chats.start(Conversation(case.id, model_file=Path(model).name if model else self.backend.name,
                                                  sampling=sampling.__dict__))
             return conv, []
 
         def ready(result):
+            if case is not self.case:
+                return  # another case was chosen meanwhile
             conv, stored = result
             self._new_discussion = False
             recorder = self.chats.recorder(conv.id)
             # Saves go through the single database thread; the reply is snapshotted because the
             # stream keeps growing it.
-            on_update = lambda m: self.runner.run(lambda snap=replace(m), key=id(m): recorder(snap, key))  # noqa: E731
+            on_update = lambda m: self.runner.submit(lambda snap=replace(m), key=id(m): recorder(snap, key))  # noqa: E731
             session = ChatSession(self.backend, case.vignette, sampling, on_update=on_update)
             session.messages = [ChatMessage(m.role, m.content, m.reasoning, m.status if m.status != "streaming" else "partial")
                                 for m in stored]
+            for loaded, row in zip(session.messages, stored):
+                recorder.bind(loaded, row.id)
             self.chat_view.set_session(session, case.vignette)
-            self.chat_view.message_sent_hook = lambda text: self.runner.run(lambda: recorder.user(text))
+            self.chat_view.message_sent_hook = lambda text: self.runner.submit(lambda: recorder.user(text))
+            self.chat_view.regenerate_hook = lambda old: self.runner.submit(lambda: recorder.replacing(old))
 
         self.runner.run(start, ready, lambda e, tb: show_error(self, str(e), tb))
 

@@ -61,6 +61,16 @@ class TaskRunner(QObject):
         task.signals.failed.connect(done_err)
         self.pool.start(task)
 
+    def submit(self, fn: Callable[[], Any]) -> None:
+        """Fire and forget (no callbacks): safe to call from any thread, creates no QObject."""
+        def job():
+            try:
+                fn()
+            except Exception:  # nothing to report to: print rather than lose it silently
+                traceback.print_exc()
+
+        self.pool.start(job)
+
     def wait(self, msecs: int = 30000) -> bool:
         return self.pool.waitForDone(msecs)
 

@@ -183,3 +183,23 @@ def test_settings_edit_presets_and_persist(window, qtbot):
     assert window.presets.is_modified("Gazal-R1 model card")
     dlg._reset()
     assert window.presets.get("Gazal-R1 model card").temperature == 0.7
+
+
+def test_regenerated_replies_are_saved_as_versions_not_duplicates(window, qtbot):
+    window.set_backend(ScriptedBackend(["<think>a</think>First.", "<think>b</think>Second."]))
+    window.library_pane.list.setCurrentRow(2)
+    qtbot.waitUntil(lambda: window.chat_view.session is not None, timeout=5000)
+    window.chat_view.send("Diagnosis?")
+    qtbot.waitUntil(lambda: not window.chat_view.generating, timeout=10000)
+    with qtbot.waitSignal(window.chat_view.generation_finished, timeout=10000):
+        window.chat_view.message_widgets()[1].action_button.click()  # Regenerate
+    state = (len(window.chat_view.message_widgets()), [len(w.versions) for w in window.chat_view.message_widgets()],
+             [m.content for m in window.chat_view.session.messages])
+    assert state == (2, [1, 2], ["Diagnosis?", "Second."]), state
+    window.runner.wait()
+    chats = ChatStore(window.library)
+    (conv,) = chats.conversations(window.case.id)
+    everything = chats.messages(conv.id)
+    assert [m.content for m in everything] == ["Diagnosis?", "First.", "Second."]
+    assert everything[2].replaces_id == everything[1].id
+    assert [m.content for m in chats.current_messages(conv.id)] == ["Diagnosis?", "Second."]
