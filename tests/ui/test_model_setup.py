@@ -32,3 +32,46 @@ def test_a_failed_conversion_says_why(qtbot, tmp_path):
     qtbot.waitUntil(lambda: dlg.start_button.isEnabled(), timeout=30000)
     assert "No such folder" in dlg.message.text()
     assert list(tmp_path.glob("*.gguf")) == []
+
+
+def test_download_lists_files_then_downloads_and_verifies(qtbot, tiny_gguf, tmp_path, monkeypatch):
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from huggingface_hub import constants
+
+    from core.test_models import REPO, FakeHub
+    from gazal_desktop.ui.model_setup import DownloadDialog
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    FakeHub.files = {"gazal-r1-32b-Q4_K_M.gguf": tiny_gguf.read_bytes()}
+    FakeHub.serve_bytes, FakeHub.drop_after, FakeHub.ranges = {}, None, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        dlg = DownloadDialog(tmp_path, endpoint=f"http://127.0.0.1:{server.server_port}")
+        qtbot.addWidget(dlg)
+        dlg.repo.setText(REPO)
+        dlg.list_button.click()
+        qtbot.waitUntil(lambda: dlg.files.count() == 1, timeout=10000)
+        assert "gazal-r1-32b-Q4_K_M.gguf" in dlg.files.item(0).text() and "MB" in dlg.files.item(0).text()
+        with qtbot.waitSignal(dlg.downloaded, timeout=20000) as blocker:
+            dlg.download_button.click()
+        path = Path(blocker.args[0])
+        assert path.read_bytes() == tiny_gguf.read_bytes()
+        assert "verified" in dlg.status.text() and dlg.bar.value() == dlg.bar.maximum()
+        # A broken connection is reported; the part is kept and Download becomes Resume.
+        FakeHub.files = {"other-Q8_0.gguf": b"y" * 300_000}
+        FakeHub.drop_after = 100_000
+        dlg.list_button.click()
+        qtbot.waitUntil(lambda: dlg.files.count() == 1 and "other" in dlg.files.item(0).text(), timeout=10000)
+        dlg.download_button.click()
+        qtbot.waitUntil(lambda: dlg.download_button.text() == "Resume", timeout=20000)
+        assert "resume" in dlg.status.text().lower() and not (tmp_path / "other-Q8_0.gguf").exists()
+        FakeHub.drop_after = None
+        with qtbot.waitSignal(dlg.downloaded, timeout=20000):
+            dlg.download_button.click()
+        assert (tmp_path / "other-Q8_0.gguf").read_bytes() == b"y" * 300_000
+    finally:
+        server.shutdown()
