@@ -21,7 +21,7 @@ from gazal_desktop.core.reasoning import split_steps
 from gazal_desktop.safety import DISCLAIMER, emergency_signals, phi_spans
 from gazal_desktop.ui.gate import Banner, EmergencyDialog, PhiDialog
 from gazal_desktop.ui.markdown import MarkdownView
-from gazal_desktop.ui.threads import start_stream
+from gazal_desktop.ui.threads import TaskRunner, start_stream
 
 FRAME_MS = 33
 
@@ -275,6 +275,7 @@ class ChatView(QWidget):
         # covers the rest of the view.
         self.composer.installEventFilter(self)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.stop)
+        self._counter = TaskRunner(1, self)
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._on_frame)
@@ -325,9 +326,15 @@ class ChatView(QWidget):
         return w
 
     def update_context(self, draft: str = "") -> None:
-        if self.session is None:
+        """Recount the context off the GUI thread (tokenizing a long chat, or asking a server)."""
+        session = self.session
+        if session is None:
             return
-        st = self.session.context_status(draft)
+        self._counter.run(lambda: session.context_status(draft),
+                          lambda st: self._show_context(st) if session is self.session else None,
+                          lambda exc, tb: self.context.setFormat("context size unknown"))
+
+    def _show_context(self, st) -> None:
         self.context.setMaximum(st.limit)
         self.context.setValue(min(st.used, st.limit))
         self.context.setFormat(st.describe())

@@ -72,6 +72,9 @@ def test_streaming_renders_markdown_and_collapses_reasoning(view, qtbot):
     assert "tok/s" in reply.toolTip() or "generated" in reply.toolTip()
     assert view.send_button.text() == "Send"
     assert view.frames < 200  # drawn by frames, not once per token (the reply has ~230 tokens)
+    # The context meter is recounted in the background after the reply.
+    qtbot.waitUntil(lambda: view.context.format().startswith("used "), timeout=5000)
+    assert view.context.format().endswith("of 8,192 tokens") and view.context.value() > 0
 
 
 def test_stop_keeps_the_partial_answer(view, qtbot):
