@@ -430,11 +430,8 @@ class ChatView(QWidget):
         self.send_button.setText("Stop")
         self.state.setText("Processing prompt…")
         self.generation_started.emit()
-        self._thread, worker = start_stream(self, lambda: make(cancel))
-        self._worker = worker
-        worker.event.connect(self._on_event)
-        worker.failed.connect(self._on_failed)
-        worker.done.connect(self._on_done)
+        self._thread, self._worker = start_stream(self, lambda: make(cancel), self._on_event, self._on_failed,
+                                                  self._on_done)
         self._stream_clock.start()
         self.timer.start()
 

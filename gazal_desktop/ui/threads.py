@@ -97,10 +97,16 @@ class StreamWorker(QObject):
             self.done.emit()
 
 
-def start_stream(parent: QObject, make_stream: Callable[[], Iterator[Any]]) -> tuple[QThread, StreamWorker]:
+def start_stream(parent: QObject, make_stream: Callable[[], Iterator[Any]], on_event: Callable[[Any], None],
+                 on_failed: Callable[[Exception, str], None], on_done: Callable[[], None]) -> tuple[QThread, StreamWorker]:
+    """Run a stream on a new thread. Slots are connected before the thread starts, so a
+    fast stream cannot finish before anyone listens."""
     thread = QThread(parent)
     worker = StreamWorker(make_stream)
     worker.moveToThread(thread)
+    worker.event.connect(on_event)
+    worker.failed.connect(on_failed)
+    worker.done.connect(on_done)
     thread.started.connect(worker.run)
     worker.done.connect(thread.quit)
     thread.finished.connect(worker.deleteLater)
