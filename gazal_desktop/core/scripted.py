@@ -42,6 +42,7 @@ class ScriptedBackend:
         self.prompt_delay = prompt_delay
         self._n_ctx = n_ctx
         self.calls: list[list[Message]] = []
+        self.schemas: list[dict | None] = []
 
     @property
     def n_ctx(self) -> int:
@@ -53,9 +54,11 @@ class ScriptedBackend:
     def enqueue(self, reply: str) -> None:
         self.replies.append(reply)
 
-    def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None) -> Iterator[Event]:
+    def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None,
+               json_schema: dict | None = None) -> Iterator[Event]:
         cancel = cancel or CancelToken()
         self.calls.append(messages)
+        self.schemas.append(json_schema)
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         prompt = self.count_tokens(messages)
         yield PromptStarted(prompt, 0)

@@ -27,4 +27,7 @@ def open_library(data_dir: Path | None = None):
     if int(lib.get_meta("starter_release", "0")) < release:
         report = import_pack(CaseStore(lib), pack, origin="starter")
         lib.set_meta("starter_release", str(release))
+    from gazal_desktop.library.quiz import QuizStore
+
+    QuizStore(lib).sync_authored()  # questions from answer keys: a deck before any model is loaded
     return lib, report

@@ -138,6 +138,61 @@ def _m0002(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+@migration("0003_quiz")
+def _m0003(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE quiz_items (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            case_id INTEGER REFERENCES cases(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('mcq', 'commit')),
+            source TEXT NOT NULL CHECK (source IN ('authored', 'generated')),
+            status TEXT NOT NULL CHECK (status IN ('draft', 'approved', 'rejected', 'retired')),
+            stem TEXT NOT NULL,
+            question TEXT NOT NULL DEFAULT '',
+            options TEXT NOT NULL DEFAULT '[]',
+            answer INTEGER,
+            teaching_point TEXT NOT NULL DEFAULT '',
+            problems TEXT NOT NULL DEFAULT '[]',
+            flagged INTEGER NOT NULL DEFAULT 0,
+            note TEXT NOT NULL DEFAULT '',
+            card TEXT,
+            due TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX quiz_items_due ON quiz_items(status, due)")
+    db.execute("CREATE INDEX quiz_items_case ON quiz_items(case_id)")
+    db.execute("""
+        CREATE TABLE quiz_sessions (
+            id INTEGER PRIMARY KEY,
+            mode TEXT NOT NULL,
+            settings TEXT NOT NULL DEFAULT '{}',
+            n_items INTEGER NOT NULL DEFAULT 0,
+            n_correct INTEGER NOT NULL DEFAULT 0,
+            started_at TEXT NOT NULL,
+            finished_at TEXT
+        )""")
+    db.execute("""
+        CREATE TABLE quiz_reviews (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES quiz_items(id) ON DELETE CASCADE,
+            session_id INTEGER REFERENCES quiz_sessions(id) ON DELETE SET NULL,
+            reviewed_at TEXT NOT NULL,
+            rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
+            correct INTEGER NOT NULL,
+            chosen INTEGER,
+            confidence TEXT NOT NULL DEFAULT '',
+            response TEXT NOT NULL DEFAULT '',
+            duration_ms INTEGER,
+            mode TEXT NOT NULL DEFAULT '',
+            specialty TEXT NOT NULL DEFAULT '',
+            due_after TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX quiz_reviews_time ON quiz_reviews(reviewed_at)")
+    db.execute("CREATE INDEX quiz_reviews_item ON quiz_reviews(item_id, reviewed_at)")
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply what is missing, each in its own transaction. Returns the names applied."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")

@@ -28,7 +28,11 @@ class Backend(Protocol):
     def count_tokens(self, messages: list[Message]) -> int:
         """Tokens of the rendered prompt (template and generation prompt included)."""
 
-    def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None) -> Iterator[Event]:
-        """Yield PromptStarted, Reasoning/AnswerDelta..., Usage, then exactly one Finished."""
+    def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None,
+               json_schema: dict | None = None) -> Iterator[Event]:
+        """Yield PromptStarted, Reasoning/AnswerDelta..., Usage, then exactly one Finished.
+
+        With `json_schema`, the answer is constrained to JSON that the schema accepts (llama.cpp
+        grammars locally, the server's structured output otherwise), with no reasoning."""
 
     def close(self) -> None: ...

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import ctypes
+import json
 import os
 import threading
 import time
@@ -48,6 +49,37 @@ class LocalSettings:
             flash_attn=self.flash_attn, type_k=KV_TYPES[self.kv_type], type_v=KV_TYPES[self.kv_type],
             n_batch=self.n_batch, n_ubatch=min(self.n_batch, 512), verbose=False,
         )
+
+
+class _GrammarDecoder:
+    """UTF-8 decoding that agrees with llama.cpp's grammar about what one character is.
+
+    The grammar takes a lead byte's length at face value, so a model with odd weights can emit
+    a byte sequence that the grammar counts as one character but Python's decoder turns into
+    several replacement characters (and a string over its maxLength). Here each such sequence
+    becomes exactly one U+FFFD, so the output keeps the lengths the schema set.
+    """
+
+    _LEN = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4]  # by the lead byte's high nibble
+
+    def __init__(self) -> None:
+        self.pending = b""
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        buf, out, i = self.pending + data, [], 0
+        while i < len(buf):
+            n = self._LEN[buf[i] >> 4]
+            if i + n > len(buf):
+                if not final:
+                    break
+                n = len(buf) - i
+            try:
+                out.append(buf[i:i + n].decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append("\ufffd")
+            i += n
+        self.pending = buf[i:]
+        return "".join(out)
 
 
 class _AbortSwitch:
@@ -221,17 +253,29 @@ class LocalBackend:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     # -- generation ---------------------------------------------------------------------
-    def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None) -> Iterator[Event]:
+    def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None,
+               json_schema: dict | None = None) -> Iterator[Event]:
         cancel = cancel or CancelToken()
         with self._lock:
             self._abort.cancel = cancel
             try:
-                yield from self._stream(messages, sampling.validated(), cancel)
+                yield from self._stream(messages, sampling.validated(), cancel, json_schema)
             finally:
                 self._abort.cancel = None
 
-    def _stream(self, messages: list[Message], s: Sampling, cancel: CancelToken) -> Iterator[Event]:
+    def _stream(self, messages: list[Message], s: Sampling, cancel: CancelToken,
+                json_schema: dict | None = None) -> Iterator[Event]:
         llm = self.llm
+        grammar = None
+        if json_schema is not None:
+            # llama.cpp's grammar sampler: only tokens that keep the output valid for the schema
+            from llama_cpp import LlamaGrammar
+
+            try:
+                grammar = LlamaGrammar.from_json_schema(json.dumps(json_schema), verbose=False)
+            except Exception as exc:
+                yield Finished("error", f"The answer format could not be turned into a grammar: {exc}")
+                return
         prompt = self.render(messages)
         tokens = self.tokenize_prompt(prompt)
         n_ctx = llm.n_ctx()
@@ -249,12 +293,12 @@ class LocalBackend:
         t_prompt = time.perf_counter() - t0
         if s.seed is not None:
             llm.set_seed(s.seed)
-        parser = ReasoningParser(in_reasoning=prompt_opens_reasoning(prompt))
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        parser = ReasoningParser(in_reasoning=grammar is None and prompt_opens_reasoning(prompt))
+        decoder = _GrammarDecoder() if grammar is not None else codecs.getincrementaldecoder("utf-8")(errors="replace")
         n_gen, t_first, reason = 0, None, "length"
         gen = llm.generate(
             tokens, top_k=s.top_k, top_p=s.top_p, min_p=s.min_p, temp=s.temperature,
-            repeat_penalty=s.repeat_penalty,
+            repeat_penalty=s.repeat_penalty, grammar=grammar,
         )
         try:
             for tok in gen:

@@ -113,7 +113,29 @@ class OpenAIBackend:
         return self.count_text(text) + 4 * len(messages) + 4  # chat-template markers
 
     # -- streaming ----------------------------------------------------------------------
-    def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None) -> Iterator[Event]:
+    def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None,
+               json_schema: dict | None = None) -> Iterator[Event]:
+        """Stream a reply. With `json_schema` the server constrains the reply to it: the OpenAI
+        `json_schema` response format (vLLM, llama-server) and, for servers that refuse that
+        (llama-cpp-python's), `json_object` with the schema attached."""
+        formats: list[dict | None] = [None]
+        if json_schema is not None:
+            formats = [{"type": "json_schema", "json_schema": {"name": "answer", "schema": json_schema, "strict": True}},
+                       {"type": "json_object", "schema": json_schema}]
+        estimate = self.count_tokens(messages)
+        yield PromptStarted(estimate, 0)
+        for n, fmt in enumerate(formats):
+            retry = n + 1 < len(formats)
+            events = self._stream(messages, sampling, cancel, estimate, fmt, refused_ok=retry)
+            for ev in events:
+                if isinstance(ev, _Refused):
+                    break
+                yield ev
+            else:
+                return
+
+    def _stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None, estimate: int,
+                response_format: dict | None, refused_ok: bool = False) -> Iterator[Event]:
         cancel = cancel or CancelToken()
         s = sampling.validated()
         body: dict = {
@@ -130,8 +152,8 @@ class OpenAIBackend:
             body["repetition_penalty"] = s.repeat_penalty
         if s.seed is not None:
             body["seed"] = s.seed
-        estimate = self.count_tokens(messages)
-        yield PromptStarted(estimate, 0)
+        if response_format is not None:
+            body["response_format"] = response_format
         conn = self._conn()
         t0 = time.perf_counter()
 
@@ -149,6 +171,14 @@ class OpenAIBackend:
         try:
             conn.request("POST", f"{self._prefix}/chat/completions", body=json.dumps(body), headers=self._headers())
             resp = conn.getresponse()
+            if resp.status != 200 and refused_ok:
+                detail = resp.read()[:4000].decode("utf-8", "replace")
+                # llama-cpp-python's server answers a format it does not know with a 500
+                if resp.status in (400, 422) or "response_format" in detail:
+                    yield _Refused()
+                    return
+                yield Finished("error", f"The server refused the request ({resp.status}): {_error_text(detail)}")
+                return
             if resp.status != 200:
                 detail = resp.read()[:2000].decode("utf-8", "replace")
                 yield Finished("error", f"The server refused the request ({resp.status}): {_error_text(detail)}")
@@ -221,6 +251,10 @@ class OpenAIBackend:
 
     def close(self) -> None:
         pass
+
+
+class _Refused:
+    """The server refused this response format; the caller tries the next one."""
 
 
 def _error_text(detail: str) -> str:
