@@ -282,6 +282,19 @@ class QuizStore:
             f"SELECT DISTINCT t.value FROM quiz_items i JOIN cases c ON c.id = i.case_id, json_each(c.tags) t "
             f"WHERE {_LIVE} ORDER BY t.value COLLATE NOCASE")]
 
+    def latest_discussion(self, case_id: int) -> tuple[list[str], str]:
+        """The model's reasoning steps and answer from the case's latest complete reply: shown
+        after a commit-first answer, and given to the model when it writes a question."""
+        row = self.conn.execute("""
+            SELECT m.steps, m.content FROM messages m JOIN conversations v ON v.id = m.conversation_id
+            WHERE v.case_id = ? AND m.role = 'assistant' AND m.status IN ('complete', 'partial') AND m.content != ''
+              AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.replaces_id = m.id)
+            ORDER BY m.id DESC LIMIT 1""", (case_id,)).fetchone()
+        if not row:
+            return [], ""
+        steps = [s["text"] if isinstance(s, dict) else str(s) for s in json.loads(row[0] or "[]")]
+        return steps, row[1]
+
     # -- per-item marks --------------------------------------------------------------------
     def set_flag(self, item_id: int, flagged: bool) -> None:
         with self.lib.transaction():

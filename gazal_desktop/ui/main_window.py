@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QProgressDialog, QPushButton, QSplitter,
+    QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QProgressDialog, QPushButton, QSplitter, QTabWidget,
 )
 
 from gazal_desktop import __version__
@@ -21,6 +21,7 @@ from gazal_desktop.library.cases import Case, CaseStore
 from gazal_desktop.library.chats import ChatStore, Conversation
 from gazal_desktop.library.db import BACKUP_INTERVAL, Library
 from gazal_desktop.core.atomic import write_text_atomic as write_atomic
+from gazal_desktop.library.quiz import QuizStore
 from gazal_desktop.library.exchange import export_json, export_markdown, import_medqa_jsonl, import_pack, read_json_file
 from gazal_desktop.safety import DISCLAIMER, DISCLAIMER_TITLE, DISCLAIMER_VERSION
 from gazal_desktop.ui.chat_view import ChatView
@@ -51,7 +52,16 @@ class MainWindow(QMainWindow):
         split.addWidget(self.library_pane)
         split.addWidget(self.chat_view)
         split.setStretchFactor(1, 3)
-        self.setCentralWidget(split)
+        from gazal_desktop.ui.study import StudyView
+
+        self.quiz = QuizStore(library)
+        self.study_view = StudyView(runner, self.quiz, self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(split, "Cases")
+        self.tabs.addTab(self.study_view, "Study")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.study_view.counts_changed.connect(self._on_quiz_counts)
+        self.setCentralWidget(self.tabs)
         self.model_label = QLabel("No model")
         self.statusBar().addPermanentWidget(self.model_label)
         self.undo_button = QPushButton("Undo")
@@ -100,6 +110,13 @@ class MainWindow(QMainWindow):
         action(m, "Download a GGUF from Hugging Face…", self.download_model)
         action(m, "Convert a checkpoint (gazal-convert)…", self.convert_model)
         action(m, "Connect to a server (OpenAI-compatible)…", self.connect_server)
+        st = self.menuBar().addMenu("&Study")
+        action(st, "Study", lambda: self.tabs.setCurrentWidget(self.study_view), "Ctrl+Shift+S")
+        action(st, "Cases", lambda: self.tabs.setCurrentIndex(0), "Ctrl+Shift+L")  # Ctrl+digit strikes options
+        action(st, "Write a question about this case (model)…", self.generate_question, "Ctrl+Shift+Q")
+        action(st, "Review questions the model wrote…", lambda: self.study_view.review_drafts())
+        action(st, "Progress", lambda: (self.tabs.setCurrentWidget(self.study_view), self.study_view.show_progress()))
+        action(st, "Export quiz results (CSV)…", lambda: self.study_view.export_results())
         h = self.menuBar().addMenu("&Help")
         action(h, "About Gazal Desktop", self.about)
 
@@ -122,6 +139,60 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About Gazal Desktop",
                           f"<h3>Gazal Desktop {__version__}</h3><p><b>{DISCLAIMER_TITLE}.</b></p><p>{DISCLAIMER}</p>"
                           f"<p><small>Disclaimer version {DISCLAIMER_VERSION}</small></p>")
+
+    # -- study ----------------------------------------------------------------------------------
+    def _on_tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.study_view and not self.study_view.in_quiz:
+            self.study_view.refresh()
+
+    def _on_quiz_counts(self, counts: dict) -> None:
+        due = counts.get("due", 0)
+        self.tabs.setTabText(self.tabs.indexOf(self.study_view), f"Study ({due} due)" if due else "Study")
+
+    def generate_question(self) -> None:
+        """Ask the loaded model for a question about the current case; it waits as a draft."""
+        if self.case is None:
+            show_error(self, "Choose a case first: the model writes its question from the case and your discussion.")
+            return
+        if self.backend is None:
+            show_error(self, "Load a model (Model menu) to have it write questions. Questions from the cases' "
+                             "own answer keys need no model: open the Study tab.")
+            return
+        if self.chat_view.generating:
+            show_error(self, "Wait for the current reply to finish (or stop it) first.")
+            return
+        from gazal_desktop.core.quiz_gen import generate_item
+
+        case, backend, sampling = self.case, self.backend, self.presets.get(self.settings.preset) \
+            if self.settings.preset in self.presets.names() else None
+        cancel = CancelToken()
+        dialog = QProgressDialog("The model is writing a question…", "Stop", 0, 0, self)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.canceled.connect(cancel.cancel)
+        dialog.show()
+        worker = TaskRunner(1, self)
+
+        def write():
+            steps, answer = self.quiz.latest_discussion(case.id)
+            discussion = "\n".join(steps) + ("\n\n" + answer if answer else "")
+            return generate_item(backend, case, discussion, sampling, cancel)
+
+        def save(result):
+            dialog.close()
+            if result.item is None:
+                show_error(self, "The model's reply could not be used as a question.", "\n".join(result.problems)
+                           + "\n\n" + result.raw[:2000])
+                return
+            self.runner.run(lambda: self.quiz.add_generated(result.item, case.id),
+                            lambda item: self.study_view.review_drafts(item.id),
+                            lambda e, tb: show_error(self, str(e), tb))
+
+        def failed(exc, tb):
+            dialog.close()
+            if not cancel.cancelled:
+                show_error(self, f"The model could not write a question. {exc}", getattr(exc, "detail", "") or tb)
+
+        worker.run(write, save, failed)
 
     # -- library --------------------------------------------------------------------------------
     def _on_deleted(self, cid: int, title: str) -> None:
@@ -338,6 +409,8 @@ class MainWindow(QMainWindow):
 
     # -- closing --------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802
+        if self.study_view.in_quiz:
+            self.study_view.player.end_block()  # what was answered is kept
         if self.chat_view.generating:
             self.chat_view.stop()
             self.chat_view.wait()

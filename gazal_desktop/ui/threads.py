@@ -9,6 +9,7 @@ from __future__ import annotations
 import traceback
 from typing import Any, Callable, Iterator
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
 
@@ -32,6 +33,17 @@ class _Task(QRunnable):
             self.signals.succeeded.emit(result)
 
 
+def _guarded(guard: QObject, fn: Callable | None) -> Callable | None:
+    if fn is None:
+        return None
+
+    def call(*args):
+        if shiboken6.isValid(guard):
+            fn(*args)
+
+    return call
+
+
 class TaskRunner(QObject):
     """`runner.run(fn, on_success, on_error)`: fn runs off the GUI thread, callbacks on it."""
 
@@ -42,7 +54,12 @@ class TaskRunner(QObject):
         self._live: set[_Task] = set()
 
     def run(self, fn: Callable[[], Any], on_success: Callable[[Any], None] | None = None,
-            on_error: Callable[[Exception, str], None] | None = None) -> None:
+            on_error: Callable[[Exception, str], None] | None = None, guard: QObject | None = None) -> None:
+        """`guard`: a widget the callbacks use; if it was deleted by the time the task ends
+        (its window closed), the callbacks are skipped instead of touching a dead object."""
+        if guard is not None:
+            on_success = _guarded(guard, on_success)
+            on_error = _guarded(guard, on_error)
         task = _Task(fn)
         task.setAutoDelete(False)
         self._live.add(task)
