@@ -75,6 +75,32 @@ def main() -> None:
     wait_for(lambda: not window.chat_view.generating, 60000)
     wait(400)
     window.grab().save(str(OUT / "chat-reasoning-collapsed.png"))
+
+    study = window.study_view
+    window.tabs.setCurrentWidget(study)
+    wait_for(lambda: "new" in study.home.detail.text())
+    wait(300)
+    window.grab().save(str(OUT / "study-home.png"))
+    study.home.count.setValue(4)
+    study.home.start_button.click()
+    wait_for(lambda: study.currentWidget() is study.player)
+    player = study.player
+    for n in range(4):
+        item = player.session.current
+        if n == 0:
+            player.strike((item.answer + 2) % len(item.options))
+        player.choose(item.answer if n != 1 else (item.answer + 1) % len(item.options))
+        player.advance()
+        wait(300)
+        if n == 0:
+            player.explanation.verticalScrollBar().setValue(0)
+            window.grab().save(str(OUT / "study-tutor.png"))
+        player.advance()
+    wait_for(lambda: study.currentWidget() is study.review)
+    study.show_progress()
+    wait_for(lambda: study.currentWidget() is study.progress)
+    wait(300)
+    window.grab().save(str(OUT / "study-progress.png"))
     window.close()
     print("saved:", ", ".join(p.name for p in sorted(OUT.glob("*.png"))))
 

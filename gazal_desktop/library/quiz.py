@@ -99,12 +99,18 @@ class QuizStore:
         return [dict(zip(cols, r)) for r in cur.fetchall()]
 
     # -- items from case answer keys ---------------------------------------------------------
-    def sync_authored(self) -> int:
+    def sync_authored(self, force: bool = False) -> int:
         """Create or refresh the items of cases that carry an answer key. Returns rows changed.
 
         Runs in SQL so that it stays quick for a library of 100,000 cases. A case whose question
         was removed retires its item (the review history stays); one that gets it back revives it.
         """
+        # Skip the pass when no case was added, removed or edited since the last one (the Study
+        # tab asks each time it is shown). An edit moves updated_at; an add or purge moves the sum.
+        signature = json.dumps(self.conn.execute(
+            "SELECT COUNT(*), MAX(updated_at), TOTAL(id) FROM cases").fetchone())
+        if not force and self.lib.get_meta("quiz_sync") == signature:
+            return 0
         now = utcnow()
         before = self.conn.total_changes
         with self.lib.transaction():
@@ -137,7 +143,9 @@ class QuizStore:
                         (quiz_items.kind = 'mcq' AND (c.mcq_options = '[]' OR c.mcq_answer IS NULL))
                      OR (quiz_items.kind = 'commit' AND (c.diagnosis = '' OR (c.management = '' AND c.teaching_points = '')))))
             """, (now,))
-        return self.conn.total_changes - before
+            self.conn.execute("INSERT INTO meta (key, value) VALUES ('quiz_sync', ?) "
+                              "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (signature,))
+        return self.conn.total_changes - before - 1
 
     # -- generated items ---------------------------------------------------------------------
     def add_generated(self, item: QuizItem, case_id: int) -> QuizItem:

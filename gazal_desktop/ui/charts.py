@@ -54,7 +54,8 @@ class BarChart(QWidget):
         for i, (label, v) in enumerate(zip(self.labels, self.values)):
             x = left + i * slot
             h = (bottom - top) * v / peak
-            p.fillRect(QRectF(x + slot * 0.15, bottom - h, slot * 0.7, h), bar)
+            width = min(slot * 0.7, 48.0)  # a lone week is a bar, not a wall
+            p.fillRect(QRectF(x + (slot - width) / 2, bottom - h, width, h), bar)
             if i % every == 0:
                 p.drawText(QRectF(x - 10, bottom + 2, slot + 20, fm.height()), Qt.AlignmentFlag.AlignHCenter, label)
             if self.ratios and self.ratios[i] is not None:

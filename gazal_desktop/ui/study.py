@@ -26,6 +26,7 @@ from gazal_desktop.core.quiz import (CONFIDENCE, LETTERS, RATING_NAMES, QuizItem
 from gazal_desktop.core.scheduling import interval_text
 from gazal_desktop.library.quiz import POOLS, QuizFilter, QuizStore
 from gazal_desktop.safety import DISCLAIMER_TITLE
+from gazal_desktop.ui.gate import Banner
 from gazal_desktop.ui.progress_view import ProgressView
 from gazal_desktop.ui.threads import TaskRunner
 
@@ -212,6 +213,13 @@ class OptionButton(QPushButton):
     def struck(self) -> bool:
         return bool(self.property("struck"))
 
+    def mark(self, correct: bool, chosen: bool) -> None:
+        """After the answer shows: the right option in green, a wrong choice in red."""
+        if correct:
+            self.setStyleSheet(self.BASE_STYLE + " border: 2px solid #1b7f3b; color: #1b7f3b; font-weight: bold;")
+        elif chosen:
+            self.setStyleSheet(self.BASE_STYLE + " border: 2px solid #b3261e; color: #b3261e;")
+
     def mousePressEvent(self, event) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.RightButton or event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.strike_toggled.emit(self.index)
@@ -310,7 +318,7 @@ class QuizPlayer(QWidget):
         self.body.addWidget(self.confidence_row)
         self.explanation = QTextBrowser()
         self.explanation.setOpenLinks(False)
-        self.explanation.setMinimumHeight(220)
+        self.explanation.setMinimumHeight(380)
         self.body.addWidget(self.explanation)
         self.rating_row = QWidget()
         rr = QHBoxLayout(self.rating_row)
@@ -515,8 +523,10 @@ class QuizPlayer(QWidget):
         s = self.session
         item, index = s.current, s.index
         self.revealed = True
+        chosen = s.responses.get(index, Response()).chosen
         for b in self.option_buttons:
             b.setEnabled(False)
+            b.mark(b.index == item.answer, b.index == chosen)
         self.free_text.setVisible(False)
         self.commit_dx.setReadOnly(item.kind == "commit")
         self.commit_next.setReadOnly(item.kind == "commit")
@@ -701,19 +711,27 @@ class QuizReview(QWidget):
 
 
 # -- the whole Study tab ----------------------------------------------------------------------------
-class StudyView(QStackedWidget):
+class StudyView(QWidget):
+    """The Study tab: the disclaimer banner over one page at a time (home, player, review,
+    progress)."""
+
     counts_changed = Signal(dict)
-    generate_requested = Signal()
 
     def __init__(self, runner: TaskRunner, store: QuizStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner, self.store = runner, store
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.banner = Banner(self)
+        lay.addWidget(self.banner)
+        self.pages = QStackedWidget(self)
+        lay.addWidget(self.pages, 1)
         self.home = QuizHome(self)
         self.player = QuizPlayer(runner, store, self)
         self.review = QuizReview(runner, store, self)
         self.progress = ProgressView(self)
         for w in (self.home, self.player, self.review, self.progress):
-            self.addWidget(w)
+            self.pages.addWidget(w)
         self.home.start_requested.connect(self.start)
         self.home.drafts_requested.connect(self.review_drafts)
         self.home.progress_requested.connect(self.show_progress)
@@ -723,6 +741,12 @@ class StudyView(QStackedWidget):
         self.progress.back_requested.connect(self.show_home)
         self.progress.export_requested.connect(self.export_results)
         self.show_home()
+
+    def currentWidget(self) -> QWidget:  # noqa: N802 - as QStackedWidget
+        return self.pages.currentWidget()
+
+    def setCurrentWidget(self, page: QWidget) -> None:  # noqa: N802
+        self.pages.setCurrentWidget(page)
 
     @property
     def in_quiz(self) -> bool:

@@ -188,3 +188,25 @@ def test_results_export_as_csv_with_the_disclaimer(store, tmp_path):
     rows = list(csv.DictReader(io.StringIO("\n".join(text.splitlines()[1:]))))
     assert rows[0]["case"] == it.title and rows[0]["correct"] == "yes" and rows[0]["rating"] == "Easy"
     assert rows[0]["confidence"] == "high" and rows[0]["chosen"] == "ABCDE"[it.answer]
+
+
+def test_a_library_from_the_previous_release_gains_the_deck_and_keeps_its_cases(tmp_path, monkeypatch):
+    from gazal_desktop.library import db as db_mod
+
+    old = [m for m in db_mod.MIGRATIONS if m[0] != "0003_quiz"]
+    monkeypatch.setattr(db_mod, "MIGRATIONS", old)
+    lib = db_mod.Library.open(tmp_path / "data")
+    CaseStore(lib).add(Case(title="Mine", vignette="v" * 60, specialty="Cardiology", mcq_question="Q?",
+                            mcq_options=["a", "b", "c", "d"], mcq_answer=2))
+    assert "quiz_items" not in lib.db.table_names()
+    lib.close(backup=False)
+    monkeypatch.undo()
+    lib, _ = open_library(tmp_path / "data")
+    try:
+        applied = [r[0] for r in lib.db.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]
+        assert applied[-1] == "0003_quiz"
+        qs = QuizStore(lib)
+        titles = {i.title for i in qs.build(QuizFilter(count=200, pools=("new",)), T0)}
+        assert "Mine" in titles and qs.counts(T0)["new"] == 81
+    finally:
+        lib.close()
