@@ -81,7 +81,8 @@ def open_library_or_recover(runner, data_dir: Path, parent=None):
             answer = QMessageBox.question(parent, "Gazal Desktop", f"{exc}\n\nRestore the backup now?")
             if answer != QMessageBox.StandardButton.Yes:
                 return None
-            _in_background(runner, lambda: restore_backup(data_dir, exc.latest_backup))
+            backup = exc.latest_backup
+            _in_background(runner, lambda: restore_backup(data_dir, backup))
         except LibraryError as exc:
             QMessageBox.critical(parent, "Gazal Desktop", str(exc))
             return None

@@ -89,7 +89,6 @@ def item_from_generated(data: object) -> tuple[QuizItem | None, list[str]]:
     """
     if not isinstance(data, dict):
         return None, ["The model's output is not a question object."]
-    problems: list[str] = []
     stem = str(data.get("stem") or "").strip()
     question = str(data.get("question") or "").strip()
     teaching = str(data.get("teaching_point") or "").strip()

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.chat import ChatMessage, ChatSession
-from gazal_desktop.core.events import AnswerDelta, ContextNotice, Finished, PromptStarted, ReasoningDelta, Usage
+from gazal_desktop.core.events import AnswerDelta, ContextNotice, Finished, PromptStarted, ReasoningDelta
 from gazal_desktop.core.reasoning import split_steps
 from gazal_desktop.safety import DISCLAIMER, emergency_signals, phi_spans
 from gazal_desktop.ui.gate import Banner, EmergencyDialog, PhiDialog

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from gazal_desktop import app as app_mod
 from gazal_desktop.core.scripted import ScriptedBackend
@@ -12,8 +11,6 @@ from gazal_desktop.core.settings import AppSettings, load_settings
 from gazal_desktop.library.chats import ChatStore
 from gazal_desktop.safety import DISCLAIMER_VERSION
 from gazal_desktop.ui.gate import DisclaimerGate
-from gazal_desktop.ui.main_window import MainWindow
-from gazal_desktop.ui.threads import TaskRunner
 
 
 def _when_modal(action, attempts=200):
@@ -66,18 +63,6 @@ def test_a_new_disclaimer_version_asks_again(qtbot, tmp_path):
     _when_modal(lambda dlg: (shown.append(type(dlg)), dlg.reject()))
     assert app_mod.ensure_disclaimer(old, tmp_path) is False
     assert shown == [DisclaimerGate]
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    runner = TaskRunner(1)
-    lib = app_mod.open_library_or_recover(runner, tmp_path / "data")
-    w = MainWindow(tmp_path / "data", AppSettings(), lib, runner)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.library_pane.loaded, timeout=10000)
-    yield w
-    w.close()
 
 
 def test_library_loads_starter_cases_and_searches_as_you_type(window, qtbot):

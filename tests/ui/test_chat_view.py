@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog
+from PySide6.QtWidgets import QApplication
 
 from gazal_desktop.core.chat import ChatSession
 from gazal_desktop.core.sampling import Sampling
 from gazal_desktop.core.scripted import DEMO_REPLY, ScriptedBackend
-from gazal_desktop.ui import chat_view as chat_view_mod
 from gazal_desktop.ui.chat_view import ChatView
 
 VIGNETTE = "A 63-year-old man with crushing chest pain; ST elevation in II, III, aVF; hypotension after nitroglycerin."

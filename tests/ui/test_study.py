@@ -8,28 +8,18 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 
-from gazal_desktop import app as app_mod
 from gazal_desktop.core.quiz import GOOD, LETTERS
 from gazal_desktop.core.scripted import ScriptedBackend
-from gazal_desktop.core.settings import AppSettings
 from gazal_desktop.library.chats import ChatStore, Conversation, StoredMessage
 from gazal_desktop.library.quiz import QuizFilter
-from gazal_desktop.ui.main_window import MainWindow
-from gazal_desktop.ui.threads import TaskRunner
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    runner = TaskRunner(1)
-    lib = app_mod.open_library_or_recover(runner, tmp_path / "data")
-    w = MainWindow(tmp_path / "data", AppSettings(), lib, runner)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.library_pane.loaded, timeout=10000)
-    w.tabs.setCurrentWidget(w.study_view)
-    qtbot.waitUntil(lambda: "new" in w.study_view.home.detail.text(), timeout=5000)
-    yield w
-    w.close()
+def window(window, qtbot):
+    """The main window (tests/ui/conftest.py) with its Study tab open."""
+    window.tabs.setCurrentWidget(window.study_view)
+    qtbot.waitUntil(lambda: "new" in window.study_view.home.detail.text(), timeout=5000)
+    return window
 
 
 def start(window, qtbot, mode="tutor", count=3, kinds=("mcq",), pools=("new",)):

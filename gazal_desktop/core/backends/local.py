@@ -23,7 +23,7 @@ import numpy as np
 
 from gazal_desktop.core.backends.base import BackendError, Message
 from gazal_desktop.core.cancel import CancelToken
-from gazal_desktop.core.events import AnswerDelta, Event, Finished, PromptStarted, ReasoningDelta, Usage
+from gazal_desktop.core.events import Event, Finished, PromptStarted, Usage
 from gazal_desktop.core.reasoning import ReasoningParser, prompt_opens_reasoning
 from gazal_desktop.core.sampling import Sampling
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from gazal_desktop.core.backends.base import BackendError, Message
 from gazal_desktop.core.cancel import CancelToken
-from gazal_desktop.core.events import AnswerDelta, Event, Finished, PromptStarted, ReasoningDelta, Usage
+from gazal_desktop.core.events import Event, Finished, PromptStarted, ReasoningDelta, Usage
 from gazal_desktop.core.reasoning import ReasoningParser
 from gazal_desktop.core.sampling import Sampling
 
