@@ -290,14 +290,13 @@ class QuizSession:
         s ^= {option}
         return s
 
-    def choose(self, option: int, now: dt.datetime, seconds: float = 0.0) -> None:
+    def choose(self, option: int, now: dt.datetime) -> None:
         r = self.response()
         if r.submitted:
             return
         if not 0 <= option < len(self.current.options):
             raise ValueError("No such option")
         r.chosen, r.answered_at = option, now
-        r.seconds += seconds
 
     def submit(self, now: dt.datetime) -> Response:
         """Tutor mode: lock the answer (the explanation shows next). Timed mode locks at the end."""

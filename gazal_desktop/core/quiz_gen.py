@@ -97,14 +97,15 @@ def generate_item(backend: Backend, case, discussion: str = "", sampling: Sampli
     schema = item_schema()
     base = sampling or Sampling()
     # Room for the longest reply the schema allows, within the context the backend has.
-    prompt = backend.count_tokens(generation_messages(case, discussion))
+    messages = generation_messages(case, discussion)
+    prompt = backend.count_tokens(messages)
     room = backend.n_ctx - prompt - 8
     if room < 512:
         raise BackendError(f"The case is too long to write a question from: it needs {prompt} tokens of the "
                            f"{backend.n_ctx} the model's context holds.")
     s = replace(base, max_tokens=min(room, max(base.max_tokens, max_output_chars(schema))))
     text, finished = [], None
-    for ev in backend.stream(generation_messages(case, discussion), s, cancel, json_schema=schema):
+    for ev in backend.stream(messages, s, cancel, json_schema=schema):
         if isinstance(ev, (AnswerDelta, ReasoningDelta)):
             text.append(ev.text)
         elif isinstance(ev, Finished):

@@ -242,9 +242,7 @@ class CaseStore:
         sql = f"SELECT c.* FROM cases c {where} ORDER BY {SORTS[sort]}"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        cur = self.conn.execute(sql, params)
-        cols = [d[0] for d in cur.description]
-        return [_row_to_case(dict(zip(cols, r))) for r in cur.fetchall()]
+        return [_row_to_case(r) for r in self.lib.rows(sql, params)]
 
     def count(self, include_deleted: bool = False) -> int:
         where = "" if include_deleted else "WHERE deleted_at IS NULL"

@@ -55,9 +55,7 @@ class ChatStore:
         self.conn = library.db.conn
 
     def _rows(self, sql: str, params: tuple = ()) -> list[dict]:
-        cur = self.conn.execute(sql, params)
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
+        return self.lib.rows(sql, params)
 
     def start(self, conv: Conversation) -> Conversation:
         now = utcnow()

@@ -259,8 +259,18 @@ class Library:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction():
-            self.db.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
-                                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+            self.put_meta(key, value)
+
+    def put_meta(self, key: str, value: str) -> None:
+        """set_meta for use inside a transaction the caller holds."""
+        self.db.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                             "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def rows(self, sql: str, params: tuple | list = ()) -> list[dict]:
+        """Query results as dicts keyed by column name."""
+        cur = self.db.conn.execute(sql, tuple(params))
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
 
     def close(self, backup: bool = True) -> None:
         """Close, backing up first if anything changed (the app also calls maybe_backup

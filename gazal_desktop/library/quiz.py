@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gazal_desktop.core.atomic import write_text_atomic
-from gazal_desktop.core.quiz import KINDS, Option, QuizItem, QuizSession, validate
+from gazal_desktop.core.quiz import KINDS, LETTERS, RATING_NAMES, Option, QuizItem, QuizSession, validate
 from gazal_desktop.core.scheduling import QuizScheduler, utc
 from gazal_desktop.library.db import Library, LibraryError, utcnow
 from gazal_desktop.safety import DISCLAIMER
@@ -94,9 +94,7 @@ class QuizStore:
         self.scheduler = scheduler or QuizScheduler()
 
     def _rows(self, sql: str, params: tuple | list = ()) -> list[dict]:
-        cur = self.conn.execute(sql, tuple(params))
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
+        return self.lib.rows(sql, params)
 
     # -- items from case answer keys ---------------------------------------------------------
     def sync_authored(self, force: bool = False) -> int:
@@ -143,8 +141,7 @@ class QuizStore:
                         (quiz_items.kind = 'mcq' AND (c.mcq_options = '[]' OR c.mcq_answer IS NULL))
                      OR (quiz_items.kind = 'commit' AND (c.diagnosis = '' OR (c.management = '' AND c.teaching_points = '')))))
             """, (now,))
-            self.conn.execute("INSERT INTO meta (key, value) VALUES ('quiz_sync', ?) "
-                              "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (signature,))
+            self.lib.put_meta("quiz_sync", signature)
         return self.conn.total_changes - before - 1
 
     # -- generated items ---------------------------------------------------------------------
@@ -345,8 +342,8 @@ class QuizStore:
                               (item.id, session.id, _iso(when), rating, int(bool(resp.correct(item))), resp.chosen,
                                resp.confidence if item.kind == "mcq" else "", resp.text, duration, session.mode,
                                item.specialty, due))
-            if session.id is not None:
-                correct, answered = session.score()
+            if session.id is not None:  # kept current, so a session cut short by a crash still adds up
+                correct, _ = session.score()
                 self.conn.execute("UPDATE quiz_sessions SET n_correct = ? WHERE id = ?", (correct, session.id))
         item.card, item.due = card, due
         return item
@@ -387,16 +384,13 @@ class QuizStore:
         streak, d = 0, today if today in review_days else today - dt.timedelta(days=1)
         while d in review_days:
             streak, d = streak + 1, d - dt.timedelta(days=1)
-        forecast = []
-        for n in range(days):
-            day = today + dt.timedelta(days=n)
-            end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-            start = dt.datetime.combine(day, dt.time(), tzinfo=tz)
-            lo = "" if n == 0 else _iso(start)  # today includes everything overdue
-            count = self.conn.execute(
-                f"SELECT COUNT(*) FROM quiz_items i LEFT JOIN cases c ON c.id = i.case_id WHERE {_LIVE} "
-                "AND i.due >= ? AND i.due < ?", (lo, _iso(end))).fetchone()[0]
-            forecast.append((day.isoformat(), count))
+        horizon = dt.datetime.combine(today + dt.timedelta(days=days), dt.time(), tzinfo=tz)
+        per_day = [0] * days
+        for (due,) in self.conn.execute(f"SELECT i.due FROM quiz_items i LEFT JOIN cases c ON c.id = i.case_id "
+                                        f"WHERE {_LIVE} AND i.due < ?", (_iso(horizon),)):
+            n = (dt.datetime.fromisoformat(due).astimezone(tz).date() - today).days
+            per_day[max(0, n)] += 1  # today includes everything overdue
+        forecast = [((today + dt.timedelta(days=n)).isoformat(), per_day[n]) for n in range(days)]
         return Progress(
             by_specialty=[{"specialty": s, "answered": a, "correct": c, "accuracy": c / a}
                           for s, (a, c) in sorted(by_spec.items())],
@@ -419,12 +413,11 @@ class QuizStore:
         w = csv.writer(out)
         w.writerow(["reviewed_at_utc", "case", "specialty", "kind", "source", "mode", "correct", "chosen",
                     "confidence", "rating", "seconds", "next_due_utc"])
-        letters = "ABCDEFGHIJ"
         for r in self.reviews():
             w.writerow([r["reviewed_at"], r["title"] or "", r["specialty"], r["kind"], r["source"], r["mode"],
                         "yes" if r["correct"] else "no",
-                        letters[r["chosen"]] if r["chosen"] is not None else "", r["confidence"],
-                        {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}[r["rating"]],
+                        LETTERS[r["chosen"]] if r["chosen"] is not None else "", r["confidence"],
+                        RATING_NAMES[r["rating"]],
                         f"{r['duration_ms'] / 1000:.1f}" if r["duration_ms"] else "", r["due_after"]])
         return out.getvalue()
 

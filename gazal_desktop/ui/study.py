@@ -14,7 +14,6 @@ import html
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QButtonGroup, QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
     QListWidget, QListWidgetItem, QMessageBox, QPlainTextEdit, QPushButton, QRadioButton, QScrollArea, QSpinBox,
@@ -35,6 +34,14 @@ POOL_LABELS = {"due": "Due for review", "new": "New", "incorrect": "Answered wro
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+def _bold(label: QLabel, scale: float = 1.0) -> None:
+    f = label.font()
+    f.setBold(True)
+    if scale != 1.0:
+        f.setPointSizeF(f.pointSizeF() * scale)
+    label.setFont(f)
 
 
 def _esc(text: str) -> str:
@@ -89,10 +96,7 @@ class QuizHome(QWidget):
         super().__init__(parent)
         lay = QVBoxLayout(self)
         self.due_label = QLabel("Loading…")
-        f = self.due_label.font()
-        f.setPointSizeF(f.pointSizeF() * 1.6)
-        f.setBold(True)
-        self.due_label.setFont(f)
+        _bold(self.due_label, 1.6)
         lay.addWidget(self.due_label)
         self.detail = QLabel()
         lay.addWidget(self.detail)
@@ -253,9 +257,7 @@ class QuizPlayer(QWidget):
         self.header = QLabel()
         top.addWidget(self.header, 1)
         self.timer_label = QLabel()
-        tf = self.timer_label.font()
-        tf.setBold(True)
-        self.timer_label.setFont(tf)
+        _bold(self.timer_label)
         top.addWidget(self.timer_label)
         self.flag_button = QToolButton()
         self.flag_button.setText("⚑ Flag (F)")
@@ -280,9 +282,7 @@ class QuizPlayer(QWidget):
         self.body.addWidget(self.stem)
         self.question = QLabel()
         self.question.setWordWrap(True)
-        qf = self.question.font()
-        qf.setBold(True)
-        self.question.setFont(qf)
+        _bold(self.question)
         self.body.addWidget(self.question)
         self.options_box = QVBoxLayout()
         self.body.addLayout(self.options_box)
@@ -357,6 +357,7 @@ class QuizPlayer(QWidget):
     # -- session -------------------------------------------------------------------------------
     def start(self, session: QuizSession) -> None:
         self.session = session
+        self._shown_at = time.monotonic()
         self.prev_button.setVisible(session.mode == "timed")
         self.end_button.setVisible(True)
         if session.mode == "timed":
@@ -366,7 +367,7 @@ class QuizPlayer(QWidget):
 
     def show_item(self, index: int) -> None:
         s = self.session
-        self._leave_item()
+        self._bank_time()
         s.index = index
         item = s.current
         resp = s.responses.get(index)
@@ -411,15 +412,16 @@ class QuizPlayer(QWidget):
         self._update_buttons()
         self.setFocus()
 
-    def _leave_item(self) -> None:
+    def _bank_time(self) -> None:
+        """Add the time spent on the current question since it was shown (or last banked) to its
+        answer, until the answer is locked: the review log keeps how long each one took."""
         s = self.session
         if s is None or s.finished_at is not None:
             return
-        r = s.responses.get(s.index)
-        if r is not None and not r.submitted:
+        r = s.response()
+        if not r.submitted:
             r.seconds += time.monotonic() - self._shown_at
-        elif r is None:
-            s.response().seconds += time.monotonic() - self._shown_at
+        self._shown_at = time.monotonic()
 
     def _update_buttons(self) -> None:
         s = self.session
@@ -500,6 +502,7 @@ class QuizPlayer(QWidget):
                     self.status.setText("Choose an answer first (1–5), or End block.")
                     return
                 r.confidence = self._confidence()
+                self._bank_time()
                 s.submit(_now())
                 self._reveal(record=True)
             else:
@@ -557,6 +560,7 @@ class QuizPlayer(QWidget):
         r.answered_at = r.answered_at or _now()
         self.rating_row.setVisible(False)
         if s.mode == "tutor":
+            self._bank_time()
             s.submit(_now())
             self._record(s.index)
         self.status.setText(f"Graded: {RATING_NAMES[rating]}")
@@ -589,7 +593,7 @@ class QuizPlayer(QWidget):
             return
         if s.current.kind == "commit" and not self.revealed and (self.commit_dx.text() or self.commit_next.toPlainText()):
             self._store_commit_text()
-        self._leave_item()
+        self._bank_time()
         self.clock.stop()
         s.finish(_now())
         timed = s.mode == "timed"
@@ -664,10 +668,7 @@ class QuizReview(QWidget):
         self.session: QuizSession | None = None
         lay = QVBoxLayout(self)
         self.summary = QLabel()
-        f = self.summary.font()
-        f.setPointSizeF(f.pointSizeF() * 1.3)
-        f.setWeight(QFont.Weight.Bold)
-        self.summary.setFont(f)
+        _bold(self.summary, 1.3)
         lay.addWidget(self.summary)
         self.list = QListWidget()
         self.list.currentRowChanged.connect(self._on_row_changed)

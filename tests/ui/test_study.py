@@ -71,6 +71,7 @@ def test_tutor_session_with_keyboard_strike_flag_and_free_text(window, qtbot):
     assert first.correct_text in player.explanation.toPlainText()
     qtbot.waitUntil(lambda: player.status.text().startswith("Next review in"), timeout=5000)
     assert [(r["correct"], r["rating"], r["confidence"]) for r in reviews(window)] == [(1, 4, "high")]
+    assert reviews(window)[0]["duration_ms"] > 0  # how long the question took is in the review log
     assert window.quiz.get(first.id).flagged
     # Question 2, answered in words: "the answer is (X)" with a wrong letter
     key(qtbot, player, Qt.Key.Key_Return)

@@ -125,14 +125,11 @@ class OpenAIBackend:
         estimate = self.count_tokens(messages)
         yield PromptStarted(estimate, 0)
         for n, fmt in enumerate(formats):
-            retry = n + 1 < len(formats)
-            events = self._stream(messages, sampling, cancel, estimate, fmt, refused_ok=retry)
-            for ev in events:
-                if isinstance(ev, _Refused):
-                    break
-                yield ev
-            else:
+            try:
+                yield from self._stream(messages, sampling, cancel, estimate, fmt, refused_ok=n + 1 < len(formats))
                 return
+            except _FormatRefused:  # raised before anything was yielded: try the next format
+                continue
 
     def _stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None, estimate: int,
                 response_format: dict | None, refused_ok: bool = False) -> Iterator[Event]:
@@ -171,16 +168,11 @@ class OpenAIBackend:
         try:
             conn.request("POST", f"{self._prefix}/chat/completions", body=json.dumps(body), headers=self._headers())
             resp = conn.getresponse()
-            if resp.status != 200 and refused_ok:
+            if resp.status != 200:
                 detail = resp.read()[:4000].decode("utf-8", "replace")
                 # llama-cpp-python's server answers a format it does not know with a 500
-                if resp.status in (400, 422) or "response_format" in detail:
-                    yield _Refused()
-                    return
-                yield Finished("error", f"The server refused the request ({resp.status}): {_error_text(detail)}")
-                return
-            if resp.status != 200:
-                detail = resp.read()[:2000].decode("utf-8", "replace")
+                if refused_ok and (resp.status in (400, 422) or "response_format" in detail):
+                    raise _FormatRefused
                 yield Finished("error", f"The server refused the request ({resp.status}): {_error_text(detail)}")
                 return
             for raw in resp:
@@ -253,7 +245,7 @@ class OpenAIBackend:
         pass
 
 
-class _Refused:
+class _FormatRefused(Exception):
     """The server refused this response format; the caller tries the next one."""
 
 
