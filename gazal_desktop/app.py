@@ -23,6 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", metavar="FILE.gguf", help="open this GGUF model at start (after the fit check)")
     parser.add_argument("--demo", action="store_true",
                         help="use a scripted demonstration backend instead of a model (for trying the interface)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation end to end in a temporary folder (library, window, a tiny "
+                             "model converted and run through llama.cpp), print each step and exit 0 if all passed; "
+                             "offscreen unless --show is given")
+    parser.add_argument("--show", action="store_true", help="with --self-test: show the window on the screen")
     return parser
 
 
@@ -90,6 +95,10 @@ def open_library_or_recover(runner, data_dir: Path, parent=None):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.self_test:
+        from gazal_desktop.selftest import run
+
+        return run(show=args.show)
     if args.data_dir:
         os.environ["GAZAL_DATA_DIR"] = args.data_dir  # read by gazal_desktop.core.paths.data_dir
     from PySide6.QtGui import QIcon, QPixmap

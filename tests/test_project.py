@@ -1,10 +1,9 @@
-"""Project-level promises: help for every option, packaging, the Qt boundary, the entry points."""
+"""Project-level promises: help for every option, the Qt boundary, the entry points (the wheel: test_packaging)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -54,25 +53,6 @@ def test_core_library_safety_and_converter_never_import_qt():
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
-
-
-def test_wheel_installs_gazal_convert_and_no_top_level_convert(tmp_path):
-    res = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
-        capture_output=True, text=True,
-    )
-    assert res.returncode == 0, res.stderr
-    (wheel,) = tmp_path.glob("gazal_desktop-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
-    assert tops == {"gazal_desktop", "gazal_convert"}
-    assert "gazal_convert/cli.py" in names
-    assert "gazal_desktop/resources/__init__.py" in names and "gazal_desktop/resources/app-icon.svg" in names
-    entry_points = zipfile.ZipFile(wheel).read(
-        next(n for n in names if n.endswith("entry_points.txt"))
-    ).decode()
-    assert "gazal-convert = gazal_convert.cli:main" in entry_points
-    assert "gazal-desktop = gazal_desktop.app:main" in entry_points
 
 
 def test_resources_load_through_importlib():

@@ -22,6 +22,10 @@ MiB = 1024**2
 KV_BYTES = {"f16": 2.0, "q8_0": 34 / 32, "f32": 4.0}
 RAM_HEADROOM = 1 * GiB  # the OS, the app and the page cache need some too
 VRAM_HEADROOM = 512 * MiB  # driver, display and fragmentation
+# What the GPU runtime itself holds once llama.cpp has loaded a model and decoded: the CUDA
+# context, cuBLAS workspace and graph buffers. Measured by benchmarks/gpu_bench.py (H100,
+# CUDA 13): 435 MB more in use than the tensors, KV cache and compute buffer.
+GPU_RUNTIME_BYTES = {"cuda": 448 * MiB, "other": 256 * MiB}
 CTX_CANDIDATES = (131072, 65536, 32768, 16384, 8192, 4096, 2048)
 
 
@@ -35,6 +39,7 @@ class Hardware:
     vram_total: int | None = None  # None: could not be read
     vram_free: int | None = None
     unified_memory: bool = False  # Apple silicon: the GPU uses system RAM
+    runtime_bytes: int = 0  # the GPU runtime's own memory once a model runs (CUDA context, ...)
 
     def describe(self) -> str:
         ram = f"{self.ram_total / GiB:.0f} GB RAM ({self.ram_available / GiB:.1f} GB free)"
@@ -105,8 +110,39 @@ def detect() -> Hardware:
         return Hardware(total, available, True, "Apple GPU (Metal)", unified_memory=True)
     nv = _nvidia()
     if nv:
-        return Hardware(total, available, True, nv[0], nv[1], nv[2])
-    return Hardware(total, available, True)
+        return Hardware(total, available, True, nv[0], nv[1], nv[2], runtime_bytes=GPU_RUNTIME_BYTES["cuda"])
+    return Hardware(total, available, True, runtime_bytes=GPU_RUNTIME_BYTES["other"])
+
+
+@dataclass(frozen=True)
+class LlamaBuild:
+    """Which llama.cpp is inside: its version and the GPU backends it was built with."""
+
+    version: str
+    gpu_offload: bool
+    backends: tuple[str, ...]  # e.g. ("CUDA",), ("Metal",), () for a CPU-only build
+
+    def describe(self) -> str:
+        kind = " + ".join(self.backends) if self.backends else ("GPU" if self.gpu_offload else "CPU only")
+        return f"llama-cpp-python {self.version}, {kind} build (GPU offload {'yes' if self.gpu_offload else 'no'})"
+
+
+GPU_BACKENDS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL", "CANN", "MUSA")
+
+
+def llama_build() -> LlamaBuild:
+    """The llama.cpp build in this environment (shown in About and by --self-test)."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return LlamaBuild("missing", False, ())
+    offload = bool(llama_cpp.llama_supports_gpu_offload())
+    try:
+        info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    except (AttributeError, OSError):
+        info = ""
+    found = tuple(b for b in GPU_BACKENDS if re.search(rf"\b{b}\b", info, re.IGNORECASE))
+    return LlamaBuild(getattr(llama_cpp, "__version__", "?"), offload, found)
 
 
 # -- the model -------------------------------------------------------------------------
@@ -244,9 +280,13 @@ def _split(shape: ModelShape, layers_on_gpu: int, n_ctx: int, kv_type: str, flas
 
 
 def recommend(shape: ModelShape, hw: Hardware, n_ctx: int | None = None, kv_type: str = "f16",
-              flash_attn: bool = False) -> Fit:
+              flash_attn: bool | None = None) -> Fit:
     """The best way to load `shape` on `hw`: as many layers on the GPU as fit, at the
-    largest context (up to the requested one) that fits somewhere."""
+    largest context (up to the requested one) that fits somewhere.
+
+    flash_attn None is llama.cpp's "auto", which turns it on for Qwen3 on every backend.
+    On a discrete GPU the runtime's own memory (hw.runtime_bytes) counts as GPU use."""
+    flash_attn = True if flash_attn is None else flash_attn
     ram = hw.ram_available - RAM_HEADROOM
     wanted = n_ctx or min(shape.n_ctx_train, 32768)
     candidates = [wanted] + [c for c in CTX_CANDIDATES if c < wanted]
@@ -263,6 +303,7 @@ def recommend(shape: ModelShape, hw: Hardware, n_ctx: int | None = None, kv_type
             best = None
             for n in range(shape.n_layer, 0, -1):
                 gpu, cpu = _split(shape, n, ctx, kv_type, flash_attn)
+                gpu += hw.runtime_bytes
                 if gpu <= budget and cpu <= ram:
                     best = (n, gpu, cpu)
                     break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
 from gazal_desktop import __version__
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.chat import ChatMessage, ChatSession
+from gazal_desktop.core.hardware import llama_build
 from gazal_desktop.core.sampling import PresetStore
 from gazal_desktop.core.settings import AppSettings, save_settings
 from gazal_desktop.library.cases import Case, CaseStore
@@ -138,7 +140,8 @@ class MainWindow(QMainWindow):
     def about(self) -> None:
         QMessageBox.about(self, "About Gazal Desktop",
                           f"<h3>Gazal Desktop {__version__}</h3><p><b>{DISCLAIMER_TITLE}.</b></p><p>{DISCLAIMER}</p>"
-                          f"<p><small>Disclaimer version {DISCLAIMER_VERSION}</small></p>")
+                          f"<p><small>Disclaimer version {DISCLAIMER_VERSION}</small></p>"
+                          f"<p><small>{html.escape(llama_build().describe())}</small></p>")
 
     # -- study ----------------------------------------------------------------------------------
     def _on_tab_changed(self, index: int) -> None:

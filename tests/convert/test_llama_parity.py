@@ -11,6 +11,7 @@ from gazal_convert.synthetic import load_weights
 
 from .models import spec
 from .reference import forward
+from testenv import THREADS
 
 SAMPLES = [
     "A 67-year-old woman presents with sudden dyspnea and pleuritic chest pain after a long flight.",
@@ -29,7 +30,7 @@ LAYOUTS = {
 
 def _llama_logits(path, tokens: list[int]) -> np.ndarray:
     # f32 KV cache so the comparison measures the conversion, not cache rounding.
-    llm = Llama(model_path=str(path), n_ctx=256, n_threads=2, verbose=False, type_k=0, type_v=0, logits_all=True)
+    llm = Llama(model_path=str(path), n_ctx=256, n_threads=THREADS, verbose=False, type_k=0, type_v=0, logits_all=True)
     try:
         llm.eval(tokens)
         return np.array(llm.scores[: len(tokens)], dtype=np.float64)

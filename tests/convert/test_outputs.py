@@ -14,6 +14,7 @@ from llama_cpp import Llama
 from gazal_convert.synthetic import CHAT_TEMPLATE
 
 from .models import listing, run_cli, spec
+from testenv import THREADS
 
 T = gguf.GGMLQuantizationType
 
@@ -31,7 +32,7 @@ def _types(r: gguf.GGUFReader) -> dict[str, T]:
 
 
 def _generate(path: Path) -> str:
-    llm = Llama(model_path=str(path), n_ctx=128, n_threads=2, verbose=False, seed=1)
+    llm = Llama(model_path=str(path), n_ctx=128, n_threads=THREADS, verbose=False, seed=1)
     try:
         out = llm.create_completion("A 58-year-old man presents with", max_tokens=6, temperature=0.0)
     finally:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from testenv import THREADS
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -25,7 +27,7 @@ def llama_server(tiny_gguf, tmp_path_factory):
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_gguf), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "1024", "--n_threads", "2", "--model_alias", "tiny-gazal"],
+             "--port", str(port), "--n_ctx", "1024", "--n_threads", str(THREADS), "--model_alias", "tiny-gazal"],
             stdout=fh, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"

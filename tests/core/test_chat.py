@@ -9,13 +9,14 @@ from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.chat import ChatMessage, ChatSession
 from gazal_desktop.core.events import AnswerDelta, ContextNotice, Finished, ReasoningDelta
 from gazal_desktop.core.sampling import Sampling
+from testenv import THREADS
 
 VIGNETTE = "A 24-year-old woman has fever, dysuria and right flank pain. Urinalysis shows nitrites."
 
 
 @pytest.fixture(scope="module")
 def small_ctx(tiny_gguf):
-    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=512, n_threads=2))
+    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=512, n_threads=THREADS))
     yield b
     b.close()
 
@@ -52,7 +53,7 @@ def test_earlier_reasoning_is_left_out_unless_kept(small_ctx):
 
 
 def test_context_status_counts_with_the_model_tokenizer(tiny_gguf):
-    backend = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=2048, n_threads=2))
+    backend = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=2048, n_threads=THREADS))
     try:
         chat = ChatSession(backend, VIGNETTE, Sampling(max_tokens=64))
         status = chat.context_status()
@@ -76,7 +77,12 @@ def test_overflow_leaves_out_oldest_turns_but_never_the_vignette(small_ctx):
     events = list(chat.send("And the follow-up?"))
     notice = next(e for e in events if isinstance(e, ContextNotice))
     assert notice.dropped_turns >= 1 and "vignette is always kept" in notice.message
-    msgs, dropped = chat.build(chat._history()[:-1])
+    # The prompt that was sent: everything up to the learner's message. (Whether the random
+    # model's reply has answer text, and so joins the history, depends on the machine.)
+    question = chat.messages[-2]
+    assert question.role == "user" and question.content == "And the follow-up?"
+    history = chat._history()
+    msgs, dropped = chat.build(history[:history.index(question) + 1])
     assert dropped == notice.dropped_turns
     assert VIGNETTE in msgs[0]["content"] and msgs[-1]["content"] == "And the follow-up?"
     assert small_ctx.count_tokens(msgs) + 48 <= 512
@@ -111,7 +117,7 @@ def test_follow_up_reads_only_the_new_message(tiny_gguf):
     """After each reply the exchange is read into the cache, so turn N reads only its message."""
     from gazal_desktop.core.events import PromptStarted
 
-    backend = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=2048, n_threads=2))
+    backend = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=2048, n_threads=THREADS))
     try:
         chat = ChatSession(backend, VIGNETTE, Sampling(max_tokens=6, seed=2))
         new_tokens = []

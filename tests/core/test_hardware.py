@@ -11,6 +11,7 @@ from gazal_convert.llamalog import LlamaLog
 from gazal_convert.synthetic import SyntheticSpec
 from gazal_desktop.core import hardware
 from gazal_desktop.core.hardware import GiB, Hardware, ModelShape, estimate, recommend
+from testenv import THREADS
 
 MiB = 1024**2
 SHAPES = {
@@ -23,7 +24,7 @@ def _llama_reports(path, n_ctx, flash_attn, kv_type):
     kv = {"f16": 1, "q8_0": 8}[kv_type]
     with LlamaLog(keep=100_000) as log:
         llm = Llama(model_path=str(path), n_ctx=n_ctx, flash_attn=flash_attn, type_k=kv, type_v=kv,
-                    n_threads=2, verbose=False)
+                    n_threads=THREADS, verbose=False)
     llm.close()
     sizes = {}
     for line in log.lines:

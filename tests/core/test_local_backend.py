@@ -12,13 +12,14 @@ from gazal_desktop.core.backends.local import LocalBackend, LocalSettings
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.events import AnswerDelta, Finished, PromptStarted, ReasoningDelta, Usage
 from gazal_desktop.core.sampling import Sampling
+from testenv import THREADS
 
 SYSTEM = {"role": "system", "content": "You are a clinical tutor. Case: a 58-year-old man with chest pain."}
 
 
 @pytest.fixture(scope="module")
 def backend(tiny_gguf):
-    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=1024, n_threads=2))
+    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=1024, n_threads=THREADS))
     yield b
     b.close()
 
@@ -31,7 +32,7 @@ def _collect(events):
 
 def test_load_reports_progress_and_uses_the_gguf_chat_template(tiny_gguf):
     seen = []
-    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=512, n_threads=2), progress=seen.append)
+    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=512, n_threads=THREADS), progress=seen.append)
     try:
         assert seen and seen[-1] == pytest.approx(1.0) and seen == sorted(seen)
         prompt = b.render([SYSTEM, {"role": "user", "content": "What is the diagnosis?"}])
@@ -74,7 +75,7 @@ def test_follow_up_reuses_the_kv_cache_and_matches_a_fresh_model(backend, tiny_g
     # Everything up to the previous assistant turn was already in the cache.
     assert started.cached_tokens >= backend.count_tokens(turn1) - 8
     assert started.cached_tokens < started.prompt_tokens
-    fresh = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=1024, n_threads=2))
+    fresh = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=1024, n_threads=THREADS))
     try:
         _, expected = _collect(fresh.stream(turn2, Sampling(max_tokens=8, temperature=0.0, top_k=1)))
         assert fresh  # a fresh model reads the whole prompt
@@ -123,7 +124,7 @@ def test_cancel_during_prompt_processing(backend):
 
 
 def test_prompt_larger_than_context_is_an_error_event(tiny_gguf):
-    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=256, n_threads=2))
+    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=256, n_threads=THREADS))
     try:
         msgs = [SYSTEM, {"role": "user", "content": "chest pain " * 400}]
         events = list(b.stream(msgs, Sampling(max_tokens=10)))
@@ -152,7 +153,7 @@ def test_gpu_failure_falls_back_to_cpu_and_says_why(tiny_gguf, monkeypatch):
         return real(path, settings, progress, cancel)
 
     monkeypatch.setattr(local_mod, "_open_llama", gpu_fails)
-    b = LocalBackend.load(tiny_gguf, LocalSettings(n_gpu_layers=-1, n_ctx=256, n_threads=2))
+    b = LocalBackend.load(tiny_gguf, LocalSettings(n_gpu_layers=-1, n_ctx=256, n_threads=THREADS))
     try:
         assert b.settings.n_gpu_layers == 0
         assert "running on the CPU" in b.fallback_reason and "out of memory" in b.fallback_reason
@@ -173,7 +174,7 @@ def test_stop_aborts_a_long_prompt_batch_midway(models):
     from gazal_convert.synthetic import SyntheticSpec
 
     spec = SyntheticSpec(n_layers=8, hidden=512, n_head=8, n_head_kv=4, head_dim=64, ffn=1536, vocab_size=1024)
-    b = LocalBackend.load(models.gguf(spec, "q8_0"), LocalSettings(n_ctx=4096, n_threads=2, n_batch=4096))
+    b = LocalBackend.load(models.gguf(spec, "q8_0"), LocalSettings(n_ctx=4096, n_threads=THREADS, n_batch=4096))
     try:
         msgs = [SYSTEM, {"role": "user", "content": "Fever, cough and crackles at the right base. " * 60}]
         n_prompt = b.count_tokens(msgs)

@@ -15,6 +15,7 @@ from gazal_desktop.core.quiz_gen import generate_item, generation_messages, item
 from gazal_desktop.core.sampling import Sampling
 from gazal_desktop.core.scripted import ScriptedBackend
 from gazal_desktop.library.cases import Case
+from testenv import THREADS
 
 CASE = Case(
     title="Vomiting and rapid breathing", specialty="Internal medicine",
@@ -29,7 +30,7 @@ CASE = Case(
 def backend(tiny_gguf):
     # Room for the longest item the schema allows: the tiny model's weights are random, so its
     # strings run until the grammar's length limits close them.
-    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=8192, n_threads=2))
+    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=8192, n_threads=THREADS))
     yield b
     b.close()
 

@@ -15,6 +15,7 @@ from gazal_desktop.library.chats import ChatStore, Conversation, StoredMessage
 from gazal_desktop.library.db import (
     MIGRATIONS, Library, LibraryCorrupt, LibraryError, LibraryTooNew, list_backups, restore_backup, thin_backups,
 )
+from testenv import THREADS
 
 
 def _case(**kw) -> Case:
@@ -218,7 +219,7 @@ def test_a_live_chat_is_recorded_as_it_streams(lib, tiny_gguf):
     c = cases.add(_case())
     conv = chats.start(Conversation(c.id, model_file=tiny_gguf.name))
     rec = chats.recorder(conv.id)
-    backend = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=1024, n_threads=2))
+    backend = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=1024, n_threads=THREADS))
     try:
         chat = ChatSession(backend, c.vignette, Sampling(max_tokens=40, seed=3), on_update=rec)
         seen_streaming = []

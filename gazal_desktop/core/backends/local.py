@@ -36,7 +36,9 @@ class LocalSettings:
     n_gpu_layers: int = 0  # -1: all
     n_ctx: int = 8192
     n_threads: int | None = None
-    flash_attn: bool = False
+    # None: llama.cpp decides per device (its "auto": on wherever the layer's device supports
+    # flash attention, which every backend we ship does for Qwen3); True/False force it.
+    flash_attn: bool | None = None
     kv_type: str = "f16"
     n_batch: int = 512
 
@@ -46,7 +48,7 @@ class LocalSettings:
         threads = self.n_threads or max(1, os.cpu_count() or 1)
         return dict(
             n_gpu_layers=self.n_gpu_layers, n_ctx=self.n_ctx, n_threads=threads, n_threads_batch=threads,
-            flash_attn=self.flash_attn, type_k=KV_TYPES[self.kv_type], type_v=KV_TYPES[self.kv_type],
+            flash_attn=bool(self.flash_attn), type_k=KV_TYPES[self.kv_type], type_v=KV_TYPES[self.kv_type],
             n_batch=self.n_batch, n_ubatch=min(self.n_batch, 512), verbose=False,
         )
 
@@ -101,7 +103,7 @@ class _AbortSwitch:
 
 
 @contextlib.contextmanager
-def _patched_defaults(progress: Callable[[float], bool], abort: _AbortSwitch):
+def _patched_defaults(progress: Callable[[float], bool], abort: _AbortSwitch, auto_flash: bool = False):
     """llama-cpp-python has no arguments for load progress or decode abort; set llama.cpp's
     callbacks on the default params it starts from, for the duration of one load."""
     import llama_cpp
@@ -129,14 +131,22 @@ def _patched_defaults(progress: Callable[[float], bool], abort: _AbortSwitch):
         params.abort_callback = abort.c_callback
         return params
 
+    # llama-cpp-python maps flash_attn=False to llama.cpp's "disabled"; for "auto" it is read
+    # as llama.cpp's own auto value during this one load.
+    disabled = getattr(module, "LLAMA_FLASH_ATTN_TYPE_DISABLED", None)
+    auto = getattr(module, "LLAMA_FLASH_ATTN_TYPE_AUTO", None)
     with _LOAD_LOCK:
         module.llama_model_default_params = patched_model
         module.llama_context_default_params = patched_context
+        if auto_flash and disabled is not None and auto is not None:
+            module.LLAMA_FLASH_ATTN_TYPE_DISABLED = auto
         try:
             yield
         finally:
             module.llama_model_default_params = model_defaults
             module.llama_context_default_params = context_defaults
+            if disabled is not None:
+                module.LLAMA_FLASH_ATTN_TYPE_DISABLED = disabled
 
 
 def _open_llama(path: Path, settings: LocalSettings, progress, cancel: CancelToken | None):
@@ -150,7 +160,7 @@ def _open_llama(path: Path, settings: LocalSettings, progress, cancel: CancelTok
         return not (cancel is not None and cancel.cancelled)
 
     abort = _AbortSwitch()
-    with LlamaLog() as log, _patched_defaults(on_progress, abort):
+    with LlamaLog() as log, _patched_defaults(on_progress, abort, auto_flash=settings.flash_attn is None):
         try:
             return Llama(model_path=str(path), **settings.llama_kwargs()), abort
         except (ValueError, RuntimeError, OSError) as exc:
