@@ -21,6 +21,7 @@ The last line is a summary for the README.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import statistics
 import subprocess
@@ -162,6 +163,7 @@ def main() -> int:
     ap.add_argument("--workdir", type=Path)
     ap.add_argument("--build-only", action="store_true", help="only build the GGUF in --workdir")
     args = ap.parse_args()
+    faulthandler.enable()
     if args.build_only:
         path = build_model(args.workdir, args.layers)
         print(f"built {path} ({path.stat().st_size / 1e9:.2f} GB)")

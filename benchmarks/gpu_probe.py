@@ -49,6 +49,22 @@ print("EVAL OK", len(toks), flush=True)
 """
 
 
+# The same tiny GGUF loaded four ways, each in a fresh process: which loading path crashes.
+LOADERS = {
+    "Llama(verbose=False)": "from llama_cpp import Llama; Llama(model_path=path, n_ctx=256, verbose=False)",
+    "Llama(verbose=True)": "from llama_cpp import Llama; Llama(model_path=path, n_ctx=256, verbose=True)",
+    "load_llama (the app's)": "from gazal_convert.llamalog import load_llama; load_llama(path, n_ctx=256)",
+    "LocalBackend.load": ("from gazal_desktop.core.backends.local import LocalBackend, LocalSettings; "
+                          "LocalBackend.load(path, LocalSettings(n_ctx=256))"),
+}
+
+
+def try_loader(code: str, path: Path) -> int:
+    full = f"import faulthandler, sys; faulthandler.enable(); path = sys.argv[1]\n{code}\nprint('LOADED')"
+    res = subprocess.run([sys.executable, "-c", full, str(path)], capture_output=True, text=True, timeout=120)
+    return res.returncode
+
+
 def build(work: Path, name: str, spec: SyntheticSpec, quant: str = "q8_0") -> Path:
     slug = "".join(c if c.isalnum() else "-" for c in name)
     out = work / f"{slug}-{quant}.gguf"
@@ -70,9 +86,9 @@ def load(path: Path, ngl: int, mmap: bool = True, timeout: float = 120) -> tuple
     return res.returncode, "\n".join(lines[-8:]), "\n".join(lines[-80:])
 
 
-def backtrace(debugger: str, path: Path, ngl: int) -> str:
+def backtrace(debugger: str, path: Path, ngl: int, code: str | None = None) -> str:
     script = Path(tempfile.mkdtemp()) / "load.py"
-    script.write_text(LOAD)
+    script.write_text(LOAD if code is None else f"import sys; path = sys.argv[1]\n{code}\nprint('LOADED')\n")
     cmd = [debugger, "-batch", "-ex", "set pagination off", "-ex", "run", "-ex", "bt 40", "--args",
            sys.executable, str(script), str(path), str(ngl), "1"]
     try:
@@ -88,12 +104,24 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", type=Path)
     ap.add_argument("--debugger", default="cuda-gdb", help="gdb-compatible debugger for the backtrace")
+    ap.add_argument("--loaders-only", action="store_true", help="only compare the loading paths")
+    ap.add_argument("--backtrace-of", choices=list(LOADERS), help="run this loader under the debugger")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="gazal-gpu-probe-"))
     work.mkdir(parents=True, exist_ok=True)
     import llama_cpp
 
     print(f"llama-cpp-python {llama_cpp.__version__}, GPU offload: {llama_cpp.llama_supports_gpu_offload()}")
+    tiny = build(work, "tests' tiny", TINY)
+    print("loaders (tests' tiny GGUF, CPU layers, fresh process each):")
+    for name, code in LOADERS.items():
+        rc = try_loader(code, tiny)
+        print(f"  {name:24s} {'ok' if rc == 0 else ('SEGFAULT' if rc in (-11, 139) else f'exit {rc}')}", flush=True)
+    if args.backtrace_of and shutil.which(args.debugger):
+        print(f"== {args.debugger} backtrace: {args.backtrace_of} ==", flush=True)
+        print(backtrace(args.debugger, tiny, 0, LOADERS[args.backtrace_of]), flush=True)
+    if args.loaders_only:
+        return 0
     crashed: tuple[Path, int] | None = None
     rows = []
     for name, spec in VARIANTS.items():

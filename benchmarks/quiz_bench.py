@@ -89,7 +89,9 @@ def deck(n_cases: int, n_reviews: int, work: Path) -> dict:
 
 
 def generation(rounds: int, work: Path) -> float:
-    from llama_cpp import Llama, LlamaGrammar
+    from llama_cpp import LlamaGrammar
+
+    from gazal_convert.llamalog import load_llama
 
     from gazal_convert.cli import main as convert
     from gazal_convert.synthetic import SyntheticSpec, build_checkpoint
@@ -118,7 +120,7 @@ def generation(rounds: int, work: Path) -> float:
         lengths.append(n)
         app_tps.append(n / dt_app)
     app.close()
-    llm = Llama(str(gguf), n_ctx=ctx, n_threads=2, n_threads_batch=2, verbose=False)
+    llm = load_llama(gguf, n_ctx=ctx, n_threads=2, n_threads_batch=2)
     grammar_text = json.dumps(schema)
     for seed in range(rounds):
         t0 = time.perf_counter()
@@ -129,7 +131,7 @@ def generation(rounds: int, work: Path) -> float:
         out = llm.create_chat_completion(generation_messages(case), temperature=0.7, top_p=0.8, top_k=20, seed=seed,
                                          max_tokens=lengths[seed])
         free_tps.append(out["usage"]["completion_tokens"] / (time.perf_counter() - t0))
-    LlamaGrammar.from_json_schema(grammar_text, verbose=False)
+    LlamaGrammar.from_json_schema(grammar_text)
     a, r, f = statistics.median(app_tps), statistics.median(raw_tps), statistics.median(free_tps)
     print(f"question writing ({rounds} runs, median; tokens/s include the prompt): app {a:.1f} tok/s, raw "
           f"llama-cpp-python with response_format {r:.1f} tok/s, unconstrained {f:.1f} tok/s; "

@@ -141,18 +141,16 @@ def format_summary(s: GGUFSummary, full_template: bool = False) -> str:
 
 def load_and_generate(path: Path, prompt: str, n_predict: int, n_gpu_layers: int = 0) -> tuple[str, float]:
     """Load with llama.cpp and generate greedily; returns (text, tokens per second)."""
-    from gazal_convert.llamalog import LlamaLog
+    from gazal_convert.llamalog import LlamaLog, load_llama
 
     try:
-        from llama_cpp import Llama
+        import llama_cpp  # noqa: F401
     except ImportError as exc:  # pragma: no cover - a dependency
         raise ConvertError(f"llama-cpp-python is not installed: {exc}") from None
     with LlamaLog() as log:
         try:
-            llm = Llama(
-                model_path=str(path), n_ctx=256, n_gpu_layers=n_gpu_layers, verbose=False,
-                n_threads=max(1, min(8, os.cpu_count() or 1)),
-            )
+            llm = load_llama(path, n_ctx=256, n_gpu_layers=n_gpu_layers,
+                             n_threads=max(1, min(8, os.cpu_count() or 1)))
         except (ValueError, RuntimeError, OSError) as exc:
             detail = log.tail(4, contains=("error", "failed", "invalid", "wrong", "missing", "unknown"))
             raise ConvertError(f"llama.cpp could not load {path}: {exc}\n{detail}".rstrip()) from None

@@ -61,3 +61,29 @@ class LlamaLog:
             picked = [l for l in lines if any(c in l.lower() for c in contains)]
             lines = picked or lines
         return "\n".join(lines[-n:])
+
+
+def load_llama(path, **kwargs):
+    """``llama_cpp.Llama(model_path=path, **kwargs)``, quiet, without touching file descriptors.
+
+    llama-cpp-python's ``verbose=False`` silences a load by dup2()-ing /dev/null over file
+    descriptors 1 and 2 for its duration: process-wide, so in the desktop app it also swallows
+    what other threads write, and on a CUDA build of llama-cpp-python 0.3.36 every load made
+    that way crashed in llama.cpp's model loader (benchmarks/gpu_probe.py, H100), while the
+    same loads with ``verbose=True`` succeeded. Here the load runs with ``verbose=True``:
+    llama.cpp's log goes to the LlamaLog a caller holds (or to llama-cpp-python's printer,
+    captured here with Python's own prints), and afterwards only errors are logged.
+    """
+    import contextlib
+    import io
+
+    from llama_cpp import Llama
+    from llama_cpp import _logger
+
+    kwargs.pop("verbose", None)
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        llm = Llama(model_path=str(path), verbose=True, **kwargs)
+    _logger.set_verbose(False)
+    llm.verbose = False
+    return llm

@@ -4,6 +4,7 @@ environment, every module importable from there, both programs answering, the se
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -42,9 +43,14 @@ def source_modules() -> set[str]:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """Built from a clean copy of the source: a stale build/ folder from an earlier build would
+    put packages in the wheel that pyproject.toml no longer lists."""
     out = tmp_path_factory.mktemp("wheel")
+    src = tmp_path_factory.mktemp("src") / "gazal-desktop"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".gpu", ".pytest_cache", "*.gguf"))
     res = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(src)],
         capture_output=True, text=True,
     )
     assert res.returncode == 0, res.stderr
@@ -80,12 +86,12 @@ def fresh_env(wheel, tmp_path_factory) -> Path:
     return env
 
 
-def _run(env: Path, *args: str, **kw) -> subprocess.CompletedProcess:
-    bindir = env / ("Scripts" if os.name == "nt" else "bin")
+def _run(venv: Path, *args: str, **kw) -> subprocess.CompletedProcess:
+    bindir = venv / ("Scripts" if os.name == "nt" else "bin")
     exe = bindir / args[0] if (bindir / args[0]).exists() else args[0]
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     clean.update(kw.pop("env", {}))
-    return subprocess.run([str(exe), *args[1:]], capture_output=True, text=True, env=clean, cwd=env.parent, **kw)
+    return subprocess.run([str(exe), *args[1:]], capture_output=True, text=True, env=clean, cwd=venv.parent, **kw)
 
 
 def test_every_package_in_the_tree_is_in_the_wheel(wheel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from llama_cpp import Llama
+from gazal_convert.llamalog import load_llama
 from tokenizers import Tokenizer
 
 from gazal_convert.synthetic import load_weights
@@ -30,7 +30,7 @@ LAYOUTS = {
 
 def _llama_logits(path, tokens: list[int]) -> np.ndarray:
     # f32 KV cache so the comparison measures the conversion, not cache rounding.
-    llm = Llama(model_path=str(path), n_ctx=256, n_threads=THREADS, verbose=False, type_k=0, type_v=0, logits_all=True)
+    llm = load_llama(str(path), n_ctx=256, n_threads=THREADS, type_k=0, type_v=0, logits_all=True)
     try:
         llm.eval(tokens)
         return np.array(llm.scores[: len(tokens)], dtype=np.float64)
@@ -42,7 +42,7 @@ def _llama_logits(path, tokens: list[int]) -> np.ndarray:
 def test_llama_tokenizes_like_the_hf_tokenizer(models, layout):
     s = LAYOUTS[layout]
     hf = Tokenizer.from_file(str(models.checkpoint(s) / "tokenizer.json"))
-    llm = Llama(model_path=str(models.gguf(s, "f32")), vocab_only=True, verbose=False)
+    llm = load_llama(str(models.gguf(s, "f32")), vocab_only=True)
     try:
         for text in SAMPLES:
             expected = hf.encode(text).ids

@@ -9,7 +9,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 import pytest
-from llama_cpp import Llama
+from gazal_convert.llamalog import load_llama
 
 from gazal_convert.synthetic import CHAT_TEMPLATE
 
@@ -32,7 +32,7 @@ def _types(r: gguf.GGUFReader) -> dict[str, T]:
 
 
 def _generate(path: Path) -> str:
-    llm = Llama(model_path=str(path), n_ctx=128, n_threads=THREADS, verbose=False, seed=1)
+    llm = load_llama(str(path), n_ctx=128, n_threads=THREADS, seed=1)
     try:
         out = llm.create_completion("A 58-year-old man presents with", max_tokens=6, temperature=0.0)
     finally:
@@ -86,7 +86,7 @@ def test_metadata_carries_every_hyperparameter_and_the_tokenizer(models):
     assert _field(r, "general.sampling.top_k") == 20
     assert _field(r, "general.file_type") == gguf.LlamaFileType.MOSTLY_BF16
     # llama.cpp reads the yarn settings back.
-    llm = Llama(model_path=str(models.gguf(s, "bf16")), n_ctx=64, verbose=False)
+    llm = load_llama(str(models.gguf(s, "bf16")), n_ctx=64)
     try:
         assert llm.metadata["qwen3.rope.scaling.type"] == "yarn"
         assert llm._model.n_ctx_train() == 4096

@@ -98,11 +98,16 @@ def test_a_vignette_too_big_for_the_context_is_a_clear_error(small_ctx):
 
 
 def test_cancel_marks_the_reply_cancelled_and_keeps_it(small_ctx):
-    chat = ChatSession(small_ctx, VIGNETTE, Sampling(max_tokens=200, seed=5))
-    cancel = CancelToken()
-    for i, ev in enumerate(chat.send("Explain.", cancel)):
-        if i == 6:
-            cancel.cancel()
+    # Stop as soon as the first text arrives. (A random model may end a reply on its first
+    # token; the next seed then stands in, so the test holds whatever the machine computes.)
+    for seed in range(5, 25):
+        chat = ChatSession(small_ctx, VIGNETTE, Sampling(max_tokens=200, seed=seed))
+        cancel = CancelToken()
+        for ev in chat.send("Explain.", cancel):
+            if isinstance(ev, (ReasoningDelta, AnswerDelta)):
+                cancel.cancel()
+        if cancel.cancelled:
+            break
     reply = chat.messages[-1]
     assert reply.status == "cancelled" and (reply.reasoning or reply.content)
     # A stopped reply with answer text stays in the history (it is what the learner saw);

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from llama_cpp import Llama
+from gazal_convert.llamalog import load_llama
 
 from gazal_convert.llamalog import LlamaLog
 from gazal_convert.synthetic import SyntheticSpec
@@ -23,8 +23,8 @@ SHAPES = {
 def _llama_reports(path, n_ctx, flash_attn, kv_type):
     kv = {"f16": 1, "q8_0": 8}[kv_type]
     with LlamaLog(keep=100_000) as log:
-        llm = Llama(model_path=str(path), n_ctx=n_ctx, flash_attn=flash_attn, type_k=kv, type_v=kv,
-                    n_threads=THREADS, verbose=False)
+        llm = load_llama(str(path), n_ctx=n_ctx, flash_attn=flash_attn, type_k=kv, type_v=kv,
+                    n_threads=THREADS)
     llm.close()
     sizes = {}
     for line in log.lines:
@@ -110,3 +110,38 @@ def test_this_machine_is_detected():
     hw = hardware.detect()
     assert hw.ram_total > 0 and 0 < hw.ram_available <= hw.ram_total
     assert isinstance(hw.gpu_offload, bool) and "RAM" in hw.describe()
+
+
+def test_the_gpu_runtime_memory_counts_against_the_card():
+    """On an H100 with CUDA 13, 435 MB more was in use than tensors + KV + compute: a model
+    that fills the card to within that margin must not be called a full fit."""
+    plain = _hw(64, 24)
+    cuda = Hardware(plain.ram_total, plain.ram_available, True, "Test GPU", plain.vram_total, plain.vram_free,
+                    runtime_bytes=hardware.GPU_RUNTIME_BYTES["cuda"])
+    without = recommend(QWEN3_32B_Q4, plain, n_ctx=32768)
+    with_runtime = recommend(QWEN3_32B_Q4, cuda, n_ctx=32768)
+    assert with_runtime.gpu_bytes <= 24 * GiB - hardware.VRAM_HEADROOM
+    assert with_runtime.n_gpu_layers < without.n_gpu_layers  # the runtime's share costs layers
+    small = recommend(QWEN3_32B_Q4, cuda, n_ctx=8192)
+    assert small.verdict == "fits on GPU"
+    assert small.gpu_bytes >= hardware.GPU_RUNTIME_BYTES["cuda"] + sum(QWEN3_32B_Q4.layer_bytes)
+
+
+def test_flash_attention_defaults_to_llama_cpp_auto():
+    """No choice made: llama.cpp's "auto" (on where the device supports it), and the estimate
+    assumes it on, so the attention scores are not budgeted at full size."""
+    from gazal_desktop.core.backends.local import LocalSettings
+
+    assert LocalSettings().flash_attn is None
+    auto = recommend(QWEN3_32B_Q4, _hw(64, 80), n_ctx=32768)
+    off = recommend(QWEN3_32B_Q4, _hw(64, 80), n_ctx=32768, flash_attn=False)
+    assert auto.gpu_bytes < off.gpu_bytes
+
+
+def test_llama_build_names_what_is_inside():
+    import llama_cpp
+
+    build = hardware.llama_build()
+    assert build.gpu_offload == bool(llama_cpp.llama_supports_gpu_offload())
+    assert build.version == llama_cpp.__version__ and build.version in build.describe()
+    assert ("GPU offload yes" in build.describe()) == build.gpu_offload

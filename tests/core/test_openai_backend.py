@@ -35,11 +35,11 @@ def test_streams_from_a_real_llama_cpp_server(llama_server):
 
 
 def test_token_counts_come_from_the_server_tokenizer(llama_server, tiny_gguf):
-    from llama_cpp import Llama
+    from gazal_convert.llamalog import load_llama
 
     b = OpenAIBackend(llama_server)  # without /v1: added
     text = "Potassium 6.2 mmol/L with peaked T waves."
-    vocab = Llama(model_path=str(tiny_gguf), vocab_only=True, verbose=False)
+    vocab = load_llama(str(tiny_gguf), vocab_only=True)
     try:
         expected = len(vocab.tokenize(text.encode(), add_bos=False))
     finally:

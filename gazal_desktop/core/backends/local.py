@@ -49,7 +49,7 @@ class LocalSettings:
         return dict(
             n_gpu_layers=self.n_gpu_layers, n_ctx=self.n_ctx, n_threads=threads, n_threads_batch=threads,
             flash_attn=bool(self.flash_attn), type_k=KV_TYPES[self.kv_type], type_v=KV_TYPES[self.kv_type],
-            n_batch=self.n_batch, n_ubatch=min(self.n_batch, 512), verbose=False,
+            n_batch=self.n_batch, n_ubatch=min(self.n_batch, 512),
         )
 
 
@@ -151,8 +151,7 @@ def _patched_defaults(progress: Callable[[float], bool], abort: _AbortSwitch, au
 
 def _open_llama(path: Path, settings: LocalSettings, progress, cancel: CancelToken | None):
     """(Llama, abort switch) or a BackendError with llama.cpp's own words as detail."""
-    from gazal_convert.llamalog import LlamaLog
-    from llama_cpp import Llama
+    from gazal_convert.llamalog import LlamaLog, load_llama
 
     def on_progress(p: float) -> bool:
         if progress is not None:
@@ -162,7 +161,7 @@ def _open_llama(path: Path, settings: LocalSettings, progress, cancel: CancelTok
     abort = _AbortSwitch()
     with LlamaLog() as log, _patched_defaults(on_progress, abort, auto_flash=settings.flash_attn is None):
         try:
-            return Llama(model_path=str(path), **settings.llama_kwargs()), abort
+            return load_llama(path, **settings.llama_kwargs()), abort
         except (ValueError, RuntimeError, OSError) as exc:
             detail = log.tail(6, contains=("error", "failed", "alloc", "memory", "unknown", "invalid", "cuda", "metal", "vulkan"))
             if cancel is not None and cancel.cancelled:
