@@ -8,12 +8,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${1:-.venv/bin/python}
+case "$PY" in /*) ;; *) PY="$(pwd)/$PY" ;; esac
 "$PY" -m pip install -q 'pyinstaller>=6.10,<7'
 export QT_QPA_PLATFORM=offscreen
+mkdir -p build
 "$PY" installer/make_icons.py build/icons
 rm -rf dist/gazal-desktop build/pyinstaller
 t0=$(date +%s)
-"$PY" -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller installer/gazal-desktop.spec
+# From build/, so the checkout's gazal_desktop/ does not shadow the installed package.
+root=$(pwd)
+(cd build && "$PY" -m PyInstaller --noconfirm --log-level WARN --distpath "$root/dist" \
+  --workpath "$root/build/pyinstaller" "$root/installer/gazal-desktop.spec")
 echo "bundle built in $(( $(date +%s) - t0 )) s"
 install -m 644 build/icons/app-icon.png dist/gazal-desktop/gazal-desktop.png
 install -m 644 installer/linux/gazal-desktop.desktop dist/gazal-desktop/gazal-desktop.desktop

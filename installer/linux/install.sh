@@ -18,5 +18,5 @@ sed "s|^Exec=.*|Exec=$dest/gazal-desktop|" "$dest/gazal-desktop.desktop" \
   > "${XDG_DATA_HOME:-$HOME/.local/share}/applications/gazal-desktop.desktop"
 echo "Installed to $dest. Run gazal-desktop (make sure ~/.local/bin is on your PATH)."
 if ! ldconfig -p 2>/dev/null | grep -q libxcb-cursor.so.0; then
-  echo "Qt needs libxcb-cursor0 on X11: sudo apt install libxcb-cursor0 libegl1 (Debian/Ubuntu)"
+  echo "Qt needs these on X11: sudo apt install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libegl1 (Debian/Ubuntu)"
 fi

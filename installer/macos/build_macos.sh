@@ -11,7 +11,7 @@ $PY -m pip install --upgrade pip
 CMAKE_ARGS="-DGGML_METAL=on" $PY -m pip install llama-cpp-python
 $PY -m pip install . 'pyinstaller>=6.10,<7' pillow
 QT_QPA_PLATFORM=offscreen $PY installer/make_icons.py build/icons
-$PY -m PyInstaller --noconfirm --distpath dist --workpath build/pyinstaller installer/gazal-desktop.spec
+(cd build && "../$PY" -m PyInstaller --noconfirm --distpath ../dist --workpath pyinstaller ../installer/gazal-desktop.spec)
 "dist/Gazal Desktop.app/Contents/MacOS/gazal-desktop" --self-test
 version=$($PY -c "import gazal_desktop; print(gazal_desktop.__version__)")
 arch=$(uname -m)

@@ -16,7 +16,10 @@ if ($Flavor -eq "cuda12") {
 & $py -m pip install . "pyinstaller>=6.10,<7" pillow
 $env:QT_QPA_PLATFORM = "offscreen"
 & $py installer\make_icons.py build\icons
-& $py -m PyInstaller --noconfirm --distpath dist --workpath build\pyinstaller installer\gazal-desktop.spec
+New-Item -ItemType Directory -Force build | Out-Null
+Push-Location build
+& "..\$py" -m PyInstaller --noconfirm --distpath ..\dist --workpath pyinstaller ..\installer\gazal-desktop.spec
+Pop-Location
 & dist\gazal-desktop\gazal-desktop.exe --self-test
 if ($LASTEXITCODE -ne 0) { throw "self-test failed" }
 $version = & $py -c "import gazal_desktop; print(gazal_desktop.__version__)"
