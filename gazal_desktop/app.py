@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "folder; the GAZAL_DATA_DIR environment variable also sets it)")
     parser.add_argument("--model", metavar="FILE.gguf", help="open this GGUF model at start (after the fit check)")
     parser.add_argument("--demo", action="store_true",
-                        help="use a scripted demonstration backend instead of a model (for trying the interface)")
+                        help="try the interface with a scripted demonstration backend instead of a model, on a "
+                             "throwaway library in a temporary folder (your own library is not opened or changed)")
     parser.add_argument("--self-test", action="store_true",
                         help="check this installation end to end in a temporary folder (library, window, a tiny "
                              "model converted and run through llama.cpp), print each step and exit 0 if all passed; "
@@ -73,7 +74,9 @@ def open_library_or_recover(runner, data_dir: Path, parent=None):
 
     def open_it():
         lib, _ = open_library(data_dir)
-        ChatStore(lib).mark_interrupted()  # replies cut off by a crash are kept, marked partial
+        chats = ChatStore(lib)
+        chats.mark_interrupted()  # replies cut off by a crash or kill are kept, marked interrupted
+        chats.purge_deleted()  # discussions deleted more than 30 days ago
         return lib
 
     while True:
@@ -99,7 +102,27 @@ def main(argv: list[str] | None = None) -> int:
         from gazal_desktop.selftest import run
 
         return run(show=args.show)
-    if args.data_dir:
+    window = start(args)
+    if isinstance(window, int):
+        return window
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance().exec()
+
+
+def start(args: argparse.Namespace):
+    """Everything up to the shown main window (the window, or an exit code)."""
+    if args.demo:
+        # The demo's scripted answers must never reach the learner's library (Study would show
+        # them as "the model's reasoning"): a throwaway data folder, deleted at exit.
+        import atexit
+        import shutil
+        import tempfile
+
+        demo_dir = tempfile.mkdtemp(prefix="gazal-demo-")
+        atexit.register(shutil.rmtree, demo_dir, True)
+        os.environ["GAZAL_DATA_DIR"] = demo_dir
+    elif args.data_dir:
         os.environ["GAZAL_DATA_DIR"] = args.data_dir  # read by gazal_desktop.core.paths.data_dir
     from PySide6.QtGui import QIcon, QPixmap
     from PySide6.QtWidgets import QApplication
@@ -131,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         from gazal_desktop.core.scripted import ScriptedBackend
 
+        window.setWindowTitle(f"{window.windowTitle()} · DEMO: scripted replies on a throwaway library, nothing is kept")
         window.set_backend(ScriptedBackend(delay=0.01))
     elif args.model:
         window.open_model(args.model)
-    return app.exec()
+    return window
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ user is told). Earlier turns' reasoning stays out of the context unless asked fo
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Literal
 
@@ -24,8 +25,22 @@ SYSTEM_PROMPT = (
     "and Follow-up. Say what is uncertain and what a learner should verify in current guidelines."
 )
 
-Status = Literal["complete", "partial", "cancelled", "error", "streaming"]
+# complete: the model ended its reply; partial: stopped at the length limit; cancelled:
+# stopped by the learner; interrupted: the app ended (crash, kill) while it streamed;
+# error: the backend failed; streaming: being written now.
+Status = Literal["complete", "partial", "cancelled", "interrupted", "error", "streaming"]
 STATUS_FOR_FINISH = {"stop": "complete", "length": "partial", "cancelled": "cancelled", "error": "error"}
+STATUS_WORDS = {
+    "complete": "", "streaming": "",
+    "partial": "stopped at the length limit",
+    "cancelled": "stopped by you",
+    "interrupted": "interrupted: the app closed before the reply finished",
+    "error": "error",
+}
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex
 
 
 @dataclass
@@ -38,6 +53,8 @@ class ChatMessage:
     error: str | None = None
     reasoning_seconds: float | None = None
     prompt_tokens_at_start: int | None = None
+    uid: str = field(default_factory=new_uid)  # stable identity: the saved row is found by it
+    replaces: str | None = None  # uid of the earlier version this reply replaces (Regenerate)
 
     @property
     def steps(self) -> list[Step]:
@@ -49,10 +66,6 @@ class ContextStatus:
     used: int
     limit: int
     reserve: int  # room kept for the reply (max new tokens)
-
-    @property
-    def fraction(self) -> float:
-        return self.used / self.limit if self.limit else 1.0
 
     @property
     def level(self) -> Literal["ok", "warn", "full"]:
@@ -72,8 +85,13 @@ class ChatSession:
     system_prompt: str = SYSTEM_PROMPT
     keep_reasoning: bool = False
     messages: list[ChatMessage] = field(default_factory=list)
-    # Called as a reply grows (at most every few tokens) so it can be saved as it streams.
+    # The one path to the store: every new message and every change to one (a reply as it
+    # grows, at most every few tokens) is passed to on_update; messages taken out of the live
+    # thread by Edit and resend are passed to on_superseded (kept as an earlier branch).
     on_update: Callable[[ChatMessage], None] | None = None
+    on_superseded: Callable[[list[ChatMessage]], None] | None = None
+    # Earlier versions of a live reply, oldest first, by the live reply's uid.
+    versions: dict[str, list[ChatMessage]] = field(default_factory=dict)
     # Read each finished exchange into the KV cache right away (local backend), so the
     # next message starts fast however long the chat grows.
     prefill_after_reply: bool = True
@@ -116,7 +134,14 @@ class ChatSession:
             history = history[cut:]
             dropped += 1
 
+    @property
+    def can_send(self) -> bool:
+        """Reading a discussion needs no model; sending does."""
+        return self.backend is not None
+
     def context_status(self, draft: str = "") -> ContextStatus:
+        if self.backend is None:
+            raise RuntimeError("No model is loaded")
         history = self._history()
         if draft:
             history = history + [ChatMessage("user", draft)]
@@ -127,8 +152,38 @@ class ChatSession:
     def send(self, text: str, cancel: CancelToken | None = None) -> Iterator[Event]:
         """Add the learner's message and stream the reply."""
         self.cancel_prefill()
-        self.messages.append(ChatMessage("user", text))
+        message = ChatMessage("user", text)
+        self.messages.append(message)
+        self._notify(message)
         yield from self.reply(cancel)
+
+    def regenerate(self, cancel: CancelToken | None = None) -> Iterator[Event]:
+        """A new version of the latest reply; the old one is kept as an earlier version."""
+        if not self.messages or self.messages[-1].role != "assistant":
+            raise ValueError("There is no reply to regenerate")
+        self.cancel_prefill()
+        old = self.messages.pop()
+        earlier = self.versions.pop(old.uid, []) + [old]
+        yield from self.reply(cancel, replaces=old, earlier=earlier)
+
+    def edit_and_resend(self, index: int, text: str, cancel: CancelToken | None = None) -> Iterator[Event]:
+        """Replace the learner's message at `index` and everything after it, then reply.
+
+        What was replaced is kept in the store as an earlier branch, and never returns to the
+        live thread or to the model's context."""
+        if not (0 <= index < len(self.messages)) or self.messages[index].role != "user":
+            raise ValueError("Only the learner's own messages can be edited")
+        self.cancel_prefill()
+        cut = self.messages[index:]
+        del self.messages[index:]
+        gone = [v for m in cut for v in self.versions.pop(m.uid, [])] + cut
+        if self.on_superseded is not None:
+            self.on_superseded(gone)
+        yield from self.send(text, cancel)
+
+    def versions_of(self, message: ChatMessage) -> list[ChatMessage]:
+        """Every version of a live message, oldest first, the live one last."""
+        return self.versions.get(message.uid, []) + [message]
 
     def cancel_prefill(self) -> None:
         if self._prefill_cancel is not None:
@@ -143,13 +198,20 @@ class ChatSession:
         msgs, _ = self.build()
         prefill(msgs, self._prefill_cancel)
 
-    def reply(self, cancel: CancelToken | None = None) -> Iterator[Event]:
-        """Stream a reply to the conversation as it stands (also used to regenerate)."""
+    def reply(self, cancel: CancelToken | None = None, replaces: ChatMessage | None = None,
+              earlier: list[ChatMessage] | None = None) -> Iterator[Event]:
+        """Stream a reply to the conversation as it stands."""
+        if self.backend is None:
+            raise RuntimeError("No model is loaded: load one to continue this discussion")
         msgs, dropped, used = self._fit()
         n_ctx = self.backend.n_ctx
         sampling = self.sampling
-        reply = ChatMessage("assistant", "", status="streaming", prompt_tokens_at_start=used)
+        reply = ChatMessage("assistant", "", status="streaming", prompt_tokens_at_start=used,
+                            replaces=replaces.uid if replaces is not None else None)
         self.messages.append(reply)
+        if earlier:
+            self.versions[reply.uid] = earlier
+        self._notify(reply)
         if dropped:
             yield ContextNotice(used, n_ctx, dropped,
                                 f"The conversation is longer than the context; the {dropped} oldest "

@@ -78,6 +78,13 @@ class PresetStore:
             return self._user[name]
         return BUILTIN_PRESETS[name]
 
+    def resolve(self, name: str | None) -> Sampling:
+        """The preset called `name`; a name that no longer exists (deleted, renamed, from an
+        older settings file) falls back to the first built-in, the model card's."""
+        if name and name in self.names():
+            return self.get(name)
+        return self.get(self.names()[0])
+
     def is_modified(self, name: str) -> bool:
         return name in BUILTIN_PRESETS and name in self._user
 

@@ -44,15 +44,14 @@ class ScriptedBackend:
         self.calls: list[list[Message]] = []
         self.schemas: list[dict | None] = []
 
+    label = "Demo (scripted replies, no model)"
+
     @property
     def n_ctx(self) -> int:
         return self._n_ctx
 
     def count_tokens(self, messages: list[Message]) -> int:
         return sum(len(m["content"]) // 4 + 4 for m in messages)
-
-    def enqueue(self, reply: str) -> None:
-        self.replies.append(reply)
 
     def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None,
                json_schema: dict | None = None) -> Iterator[Event]:

@@ -193,6 +193,49 @@ def _m0003(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX quiz_reviews_item ON quiz_reviews(item_id, reviewed_at)")
 
 
+@migration("0004_message_identity")
+def _m0004(db: sqlite_utils.Database) -> None:
+    """Stable message uids, edit-and-resend branches, the 'interrupted' status, and soft
+    deletion of discussions. The messages table is rebuilt (SQLite cannot change a CHECK);
+    ids are kept, so the full-text index stays valid."""
+    db.execute("""
+        CREATE TABLE messages_new (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            content TEXT NOT NULL DEFAULT '',
+            reasoning TEXT NOT NULL DEFAULT '',
+            steps TEXT NOT NULL DEFAULT '[]',
+            stats TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'complete'
+                CHECK (status IN ('complete', 'partial', 'cancelled', 'interrupted', 'error', 'streaming')),
+            replaces_id INTEGER,
+            superseded INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        INSERT INTO messages_new (id, uid, conversation_id, role, content, reasoning, steps, stats, status,
+                                  replaces_id, superseded, created_at, updated_at)
+        SELECT id, lower(hex(randomblob(16))), conversation_id, role, content, reasoning, steps, stats, status,
+               replaces_id, 0, created_at, updated_at FROM messages""")
+    for trigger in ("messages_ai", "messages_ad", "messages_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute("DROP TABLE messages")
+    db.execute("ALTER TABLE messages_new RENAME TO messages")
+    db.execute("CREATE INDEX messages_conversation ON messages(conversation_id, id)")
+    cols, new, old = "content", "new.content", "old.content"
+    db.execute(f"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN "
+               f"INSERT INTO messages_fts(rowid, {cols}) VALUES (new.id, {new}); END")
+    db.execute(f"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN "
+               f"INSERT INTO messages_fts(messages_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); END")
+    db.execute(f"CREATE TRIGGER messages_au AFTER UPDATE OF {cols} ON messages BEGIN "
+               f"INSERT INTO messages_fts(messages_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); "
+               f"INSERT INTO messages_fts(rowid, {cols}) VALUES (new.id, {new}); END")
+    db.execute("ALTER TABLE conversations ADD COLUMN deleted_at TEXT")
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply what is missing, each in its own transaction. Returns the names applied."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gazal_desktop.library.cases import Case, CaseStore
 from gazal_desktop.library.chats import ChatStore, Conversation, StoredMessage
+from gazal_desktop.core.chat import STATUS_WORDS
 from gazal_desktop.library.db import LibraryError
 from gazal_desktop.safety import DISCLAIMER, DISCLAIMER_TITLE, DISCLAIMER_VERSION
 
@@ -57,6 +58,7 @@ def export_json(cases: CaseStore, chats: ChatStore, case_ids: list[int] | None =
                 md = asdict(m)
                 md.pop("conversation_id")
                 md.pop("id")
+                md.pop("uid")  # local identity: an import gives each message a new one
                 md["replaces"] = ids.get(md.pop("replaces_id"))  # index within the conversation
                 msgs.append(md)
             cd["messages"] = msgs
@@ -92,7 +94,8 @@ def import_json(cases: CaseStore, chats: ChatStore, data: dict) -> ImportReport:
                 m = chats.add_message(StoredMessage(
                     conv.id, md["role"], md.get("content", ""), md.get("reasoning", ""), md.get("steps", []),
                     md.get("stats", {}), md.get("status", "complete"),
-                    new_ids[replaces] if isinstance(replaces, int) and replaces < len(new_ids) else None))
+                    new_ids[replaces] if isinstance(replaces, int) and replaces < len(new_ids) else None,
+                    superseded=bool(md.get("superseded", False))))
                 _restore_times(chats, "messages", m.id, md)
                 new_ids.append(m.id)
             _restore_times(chats, "conversations", conv.id, cd)  # after the messages touched it
@@ -125,13 +128,16 @@ def export_markdown(case: Case, conversations: list[tuple[Conversation, list[Sto
             lines += [f"**Answer:** {chr(65 + case.mcq_answer)}. {case.mcq_options[case.mcq_answer]}", ""]
         lines += [f"**{k}:** {v.strip()}\n" for k, v in key if v.strip()]
     for conv, msgs in conversations:
+        # The discussion as it reads: edited-away branches and earlier versions left out.
+        replaced = {m.replaces_id for m in msgs if m.replaces_id is not None}
+        msgs = [m for m in msgs if not m.superseded and m.id not in replaced]
         title = conv.title or f"Discussion ({conv.created_at[:10]})"
         lines += [f"## {title}", ""]
         if conv.model_file:
             lines += [f"*Model: {conv.model_file}{' (' + conv.quantization + ')' if conv.quantization else ''}*", ""]
         for m in msgs:
             who = "Learner" if m.role == "user" else "Gazal"
-            status = "" if m.status == "complete" else f" *({m.status})*"
+            status = f" *({STATUS_WORDS.get(m.status) or m.status})*" if m.status != "complete" else ""
             lines += [f"**{who}:**{status}", ""]
             if m.reasoning.strip():
                 lines += ["<details><summary>Reasoning</summary>", "", m.reasoning.strip(), "", "</details>", ""]

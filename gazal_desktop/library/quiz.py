@@ -293,6 +293,7 @@ class QuizStore:
         row = self.conn.execute("""
             SELECT m.steps, m.content FROM messages m JOIN conversations v ON v.id = m.conversation_id
             WHERE v.case_id = ? AND m.role = 'assistant' AND m.status IN ('complete', 'partial') AND m.content != ''
+              AND m.superseded = 0 AND v.deleted_at IS NULL
               AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.replaces_id = m.id)
             ORDER BY m.id DESC LIMIT 1""", (case_id,)).fetchone()
         if not row:

@@ -10,15 +10,16 @@ from __future__ import annotations
 from PySide6.QtCore import QElapsedTimer, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QDialog, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
-    QToolButton, QVBoxLayout, QWidget,
+    QDialog, QFrame, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
+    QSizePolicy, QToolButton, QVBoxLayout, QWidget,
 )
 
 from gazal_desktop.core.cancel import CancelToken
-from gazal_desktop.core.chat import ChatMessage, ChatSession
+from gazal_desktop.core.chat import STATUS_WORDS, ChatMessage, ChatSession
 from gazal_desktop.core.events import AnswerDelta, ContextNotice, Finished, PromptStarted, ReasoningDelta
 from gazal_desktop.core.reasoning import split_steps
 from gazal_desktop.safety import DISCLAIMER, emergency_signals, phi_spans
+from gazal_desktop.ui.discussions import DiscussionBar
 from gazal_desktop.ui.gate import Banner, EmergencyDialog, PhiDialog
 from gazal_desktop.ui.markdown import MarkdownView
 from gazal_desktop.ui.threads import TaskRunner, start_stream
@@ -91,8 +92,14 @@ class MessageWidget(QFrame):
         self.who = QLabel("<b>You</b>" if message.role == "user" else "<b>Gazal</b>")
         self.status = QLabel("")
         self.status.setStyleSheet("color: #b26a00;")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.unsaved = QLabel("")
+        self.unsaved.setStyleSheet("color: #c62828; font-weight: bold;")
+        self.unsaved.setTextFormat(Qt.TextFormat.PlainText)
+        self.unsaved.setVisible(False)
         head.addWidget(self.who)
         head.addWidget(self.status)
+        head.addWidget(self.unsaved)
         head.addStretch(1)
         self.prev_button, self.version_label, self.next_button = QToolButton(), QLabel(""), QToolButton()
         self.prev_button.setText("‹")
@@ -149,12 +156,17 @@ class MessageWidget(QFrame):
         else:
             self.reasoning.setVisible(m.status == "streaming")
         self.answer.set_markdown(m.content)
-        labels = {"partial": "stopped at the length limit", "cancelled": "stopped", "error": "error", "streaming": ""}
-        self.status.setText(labels.get(m.status, ""))
+        self.status.setText(STATUS_WORDS.get(m.status, m.status))
         if m.error:
             self.status.setText(f"error: {m.error}")
         self.setToolTip(self.stats_text(m))
         self._fit()
+
+    def mark_unsaved(self, reason: str) -> None:
+        """A save of this message failed: say so, with why, until a later save succeeds."""
+        self.unsaved.setText("not saved")
+        self.unsaved.setToolTip(reason)
+        self.unsaved.setVisible(True)
 
     @staticmethod
     def stats_text(m: ChatMessage) -> str:
@@ -192,6 +204,13 @@ class MessageWidget(QFrame):
             self._refresh_versions()
             self.show_message(self.versions[i])
 
+    def set_versions(self, versions: list[ChatMessage]) -> None:
+        """Every version of this message, oldest first; the newest is shown."""
+        self.versions = list(versions)
+        self.index = len(self.versions) - 1
+        self._refresh_versions()
+        self.show_message(self.versions[-1])
+
     def _refresh_versions(self) -> None:
         many = len(self.versions) > 1
         for w in (self.prev_button, self.version_label, self.next_button):
@@ -226,6 +245,8 @@ class ChatView(QWidget):
         layout = QVBoxLayout(self)
         self.banner = Banner(self)
         layout.addWidget(self.banner)
+        self.discussions = DiscussionBar(self)
+        layout.addWidget(self.discussions)
         self.vignette = QLabel("")
         self.vignette.setWordWrap(True)
         self.vignette.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -262,6 +283,19 @@ class ChatView(QWidget):
         meter.addWidget(self.state, 1)
         meter.addWidget(self.context)
         layout.addLayout(meter)
+        self.edit_bar = QWidget(self)
+        edit_row = QHBoxLayout(self.edit_bar)
+        edit_row.setContentsMargins(0, 0, 0, 0)
+        self.edit_label = QLabel("Editing your message: Send replaces it and everything after it "
+                                 "(the earlier version is kept in the discussion's history).")
+        self.edit_label.setWordWrap(True)
+        cancel_edit = QPushButton("Cancel edit", self.edit_bar)
+        cancel_edit.clicked.connect(self.cancel_edit)
+        edit_row.addWidget(self.edit_label, 1)
+        edit_row.addWidget(cancel_edit)
+        self.edit_bar.setVisible(False)
+        layout.addWidget(self.edit_bar)
+        self._editing: str | None = None  # uid of the learner's message being edited
         composer = QHBoxLayout()
         self.composer = QPlainTextEdit(self)
         self.composer.setPlaceholderText("Discuss this case… (Ctrl+Enter to send, Esc to stop)")
@@ -294,41 +328,73 @@ class ChatView(QWidget):
 
     # -- setup --------------------------------------------------------------------------------
     def set_session(self, session: ChatSession | None, vignette: str, no_model_text: str = "") -> None:
+        """Show a discussion. A session without a backend is shown read-only: reading a saved
+        discussion needs no model, sending does."""
         self._abandon_generation()
+        self.cancel_edit()
         self.session = session
         self.vignette.setText(vignette)
         self.vignette.setVisible(bool(vignette))
         for w in self.message_widgets():
             w.setParent(None)
             w.deleteLater()
-        has = session is not None
-        self.empty_state.setText(no_model_text or "No model is loaded. Open a GGUF file, download one or convert a "
-                                 "checkpoint from the Model menu.")
-        self.empty_state.setVisible(not has)
-        self.setup_buttons.setVisible(not has)
-        self.composer.setEnabled(has)
-        self.send_button.setEnabled(has)
-        if has:
+        can_send = session is not None and session.can_send
+        self.empty_state.setText(no_model_text or (
+            "No model is loaded: you can read this discussion; to continue it, open a GGUF file, download one "
+            "or convert a checkpoint from the Model menu." if session is not None and session.messages else
+            "No model is loaded. Open a GGUF file, download one or convert a checkpoint from the Model menu. "
+            "The Study tab works without a model."))
+        self.empty_state.setVisible(not can_send)
+        self.setup_buttons.setVisible(not can_send)
+        self.composer.setEnabled(can_send)
+        self.send_button.setEnabled(can_send)
+        if session is not None:
+            self.list_widget.setUpdatesEnabled(False)
             for m in session.messages:
-                self._add_widget(m)
+                w = self._add_widget(m, scroll=False)
+                if session.versions.get(m.uid):
+                    w.set_versions(session.versions_of(m))
+            self.list_widget.setUpdatesEnabled(True)
+            QTimer.singleShot(0, self, self._scroll_to_end)
+        if can_send:
             self.update_context()
+        else:
+            self.context.setFormat("no model loaded")
+            self.context.setValue(0)
 
     def message_widgets(self) -> list[MessageWidget]:
         return [self.list_layout.itemAt(i).widget() for i in range(self.list_layout.count() - 1)]
 
-    def _add_widget(self, m: ChatMessage) -> MessageWidget:
+    def _add_widget(self, m: ChatMessage, scroll: bool = True) -> MessageWidget:
         first = m.role == "assistant" and not any(w.message.role == "assistant" for w in self.message_widgets())
         w = MessageWidget(m, first_answer=first)
         w.regenerate_requested.connect(lambda w=w: self.regenerate(w))
         w.edit_requested.connect(lambda w=w: self.edit(w))
         self.list_layout.insertWidget(self.list_layout.count() - 1, w)
-        QTimer.singleShot(0, self, lambda: self.scroll.verticalScrollBar().setValue(self.scroll.verticalScrollBar().maximum()))
+        if scroll:
+            QTimer.singleShot(0, self, self._scroll_to_end)
         return w
+
+    def _scroll_to_end(self) -> None:
+        self.scroll.verticalScrollBar().setValue(self.scroll.verticalScrollBar().maximum())
+
+    def widget_for(self, uid: str) -> MessageWidget | None:
+        """The widget showing the message with this uid (any of its versions)."""
+        for w in self.message_widgets():
+            if any(v.uid == uid for v in w.versions):
+                return w
+        return None
+
+    def mark_unsaved(self, uid: str, reason: str) -> None:
+        w = self.widget_for(uid)
+        if w is not None:
+            w.mark_unsaved(reason)
+        self.state.setText(f"A message could not be saved: {reason}")
 
     def update_context(self, draft: str = "") -> None:
         """Recount the context off the GUI thread (tokenizing a long chat, or asking a server)."""
         session = self.session
-        if session is None:
+        if session is None or not session.can_send:
             return
         self._counter.run(lambda: session.context_status(draft),
                           lambda st: self._show_context(st) if session is self.session else None,
@@ -359,6 +425,29 @@ class ChatView(QWidget):
         text = self.check_message(text)
         if text is None:
             return
+        self.send_button.setEnabled(False)
+        session = self.session
+        self._counter.run(lambda: session.context_status(text),
+                          lambda st: self._send_if_it_fits(session, text, st),
+                          lambda exc, tb: self._send_if_it_fits(session, text, None))
+
+    def _send_if_it_fits(self, session: ChatSession, text: str, st) -> None:
+        """The context guard: before sending, say when the message and the reply budget will
+        not fit, and offer to leave out the oldest exchanges (never the case vignette)."""
+        self.send_button.setEnabled(session is self.session and session.can_send)
+        if session is not self.session:
+            return
+        if st is not None and st.used + st.reserve > st.limit:
+            box = QMessageBox(QMessageBox.Icon.Warning, "The context is full",
+                              f"This message and a reply of up to {st.reserve:,} tokens need {st.used + st.reserve:,} "
+                              f"tokens; the context holds {st.limit:,}.", parent=self)
+            box.setInformativeText("Send it anyway, leaving out the oldest exchanges of this discussion? The case "
+                                   "vignette is always kept. (Or raise the context length in Settings.)")
+            send = box.addButton("Send, leaving out older exchanges", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton(QMessageBox.StandardButton.Cancel)
+            box.exec()
+            if box.clickedButton() is not send:
+                return
         self.composer.clear()
         self.send(text)
 
@@ -379,53 +468,55 @@ class ChatView(QWidget):
                 return None
         return text
 
-    message_sent_hook = None  # set by the window to save the learner's message
-    regenerate_hook = None  # set by the window: the next reply is a new version of this one
-
     def send(self, text: str) -> None:
-        if self.message_sent_hook is not None:
-            self.message_sent_hook(text)
-        self._add_widget(ChatMessage("user", text))
-        self._run(lambda cancel: self.session.send(text, cancel))
+        """Send (the session saves the message), or, while editing, replace the edited message
+        and everything after it."""
+        session = self.session
+        if self._editing is not None:
+            uid = self._editing
+            self.cancel_edit()
+            index = next((k for k, m in enumerate(session.messages) if m.uid == uid), None)
+            if index is not None:
+                widgets = self.message_widgets()
+                w = self.widget_for(uid)
+                for old in widgets[widgets.index(w):] if w in widgets else []:
+                    old.setParent(None)
+                    old.deleteLater()
+                self._run(lambda cancel: session.edit_and_resend(index, text, cancel), added_user=True)
+                return
+        self._run(lambda cancel: session.send(text, cancel), added_user=True)
 
     def regenerate(self, widget: MessageWidget) -> None:
-        if self.generating or self.session is None:
+        if self.generating or self.session is None or not self.session.can_send:
             return
         widgets = self.message_widgets()
-        if widget is not widgets[-1]:
+        if widget is not widgets[-1] or not self.session.messages or self.session.messages[-1].role != "assistant":
             return  # only the latest reply can be regenerated (earlier ones would change history)
-        if self.session.messages and self.session.messages[-1].role == "assistant":
-            old = self.session.messages.pop()
-            if self.regenerate_hook is not None:
-                self.regenerate_hook(old)
-        self._run(lambda cancel: self.session.reply(cancel), into=widget)
+        session = self.session
+        self._run(lambda cancel: session.regenerate(cancel), into=widget)
 
     def edit(self, widget: MessageWidget) -> None:
-        """Put a message back in the composer; sending it replaces it and everything after."""
-        if self.generating or self.session is None:
+        """Put a message back in the composer; sending it replaces it and everything after it.
+        Nothing changes until it is sent (Cancel edit leaves the discussion as it was)."""
+        if self.generating or self.session is None or not self.session.can_send:
             return
-        widgets = self.message_widgets()
-        i = widgets.index(widget)
-        user_index = sum(1 for w in widgets[:i] if w.message.role == "user")
-        seen = -1
-        for k, m in enumerate(self.session.messages):
-            if m.role == "user":
-                seen += 1
-                if seen == user_index:
-                    del self.session.messages[k:]
-                    break
-        for w in widgets[i:]:
-            w.setParent(None)
-            w.deleteLater()
+        self._editing = widget.message.uid
+        self.edit_bar.setVisible(True)
         self.composer.setPlainText(widget.message.content)
         self.composer.setFocus()
-        self.update_context()
 
-    def _run(self, make, into: MessageWidget | None = None) -> None:
+    def cancel_edit(self) -> None:
+        if self._editing is not None:
+            self._editing = None
+            self.composer.clear()
+        self.edit_bar.setVisible(False)
+
+    def _run(self, make, into: MessageWidget | None = None, added_user: bool = False) -> None:
         self.cancel = CancelToken()
         cancel = self.cancel
         self._into = into
         self._current = None
+        self._user_pending = added_user  # the session adds the learner's message: show it then
         self.frames = 0
         self.send_button.setText("Stop")
         self.state.setText("Processing prompt…")
@@ -477,7 +568,15 @@ class ChatView(QWidget):
             self._current.reasoning.toggle.setChecked(True)
         return self._current
 
+    def _show_pending_user(self) -> None:
+        if getattr(self, "_user_pending", False) and self.session is not None:
+            self._user_pending = False
+            users = [m for m in self.session.messages if m.role == "user"]
+            if users and self.widget_for(users[-1].uid) is None:
+                self._add_widget(users[-1])
+
     def _on_event(self, ev) -> None:
+        self._show_pending_user()
         if isinstance(ev, PromptStarted):
             self.state.setText(f"Processing prompt… ({ev.prompt_tokens - ev.cached_tokens} new tokens)")
         elif isinstance(ev, ReasoningDelta):
@@ -522,6 +621,7 @@ class ChatView(QWidget):
         self.state.setText(f"Generation failed: {exc}")
 
     def _on_done(self) -> None:
+        self._show_pending_user()
         self.timer.stop()
         self._on_frame()
         reply = self._reply()

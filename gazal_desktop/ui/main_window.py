@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -15,18 +15,18 @@ from PySide6.QtWidgets import (
 
 from gazal_desktop import __version__
 from gazal_desktop.core.cancel import CancelToken
-from gazal_desktop.core.chat import ChatMessage, ChatSession
 from gazal_desktop.core.hardware import llama_build
 from gazal_desktop.core.sampling import PresetStore
 from gazal_desktop.core.settings import AppSettings, save_settings
 from gazal_desktop.library.cases import Case, CaseStore
-from gazal_desktop.library.chats import ChatStore, Conversation
+from gazal_desktop.library.chats import ChatStore
 from gazal_desktop.library.db import BACKUP_INTERVAL, Library
 from gazal_desktop.core.atomic import write_text_atomic as write_atomic
 from gazal_desktop.library.quiz import QuizStore
 from gazal_desktop.library.exchange import export_json, export_markdown, import_medqa_jsonl, import_pack, read_json_file
 from gazal_desktop.safety import DISCLAIMER, DISCLAIMER_TITLE, DISCLAIMER_VERSION
 from gazal_desktop.ui.chat_view import ChatView
+from gazal_desktop.ui.discussions import Discussions
 from gazal_desktop.ui.library_pane import LibraryPane
 from gazal_desktop.ui.threads import TaskRunner
 
@@ -46,7 +46,6 @@ class MainWindow(QMainWindow):
         self.presets = PresetStore(data_dir / "presets.json")
         self.backend = None
         self.case: Case | None = None
-        self._new_discussion = False
         self.setWindowTitle(f"Gazal Desktop {__version__}")
         self.library_pane = LibraryPane(runner, self.cases, self)
         self.chat_view = ChatView(self)
@@ -69,8 +68,12 @@ class MainWindow(QMainWindow):
         self.undo_button = QPushButton("Undo")
         self.undo_button.setVisible(False)
         self.statusBar().addPermanentWidget(self.undo_button)
-        self._undo_id: int | None = None
+        self._undo: Callable[[], None] | None = None
         self.undo_button.clicked.connect(self._on_undo_clicked)
+        self.runner.unhandled_failure.connect(lambda text, detail: show_error(self, text, detail))
+        self.discussions = Discussions(
+            runner, self.chats, self.chat_view, lambda text, detail: show_error(self, text, detail),
+            lambda text: self.statusBar().showMessage(text, 5000), self.offer_undo, self)
         self.library_pane.case_selected.connect(self._on_case_selected)
         self.library_pane.status.connect(lambda t: self.statusBar().showMessage(t, 5000))
         self.library_pane.failed.connect(lambda t: show_error(self, t))
@@ -134,7 +137,7 @@ class MainWindow(QMainWindow):
         save_settings(self.data_dir, self.settings)
         apply_appearance(self.settings)
         if self.chat_view.session is not None:
-            self.chat_view.session.sampling = self.presets.get(self.settings.preset)
+            self.chat_view.session.sampling = self.presets.resolve(self.settings.preset)
             self.chat_view.update_context()
 
     def about(self) -> None:
@@ -166,8 +169,7 @@ class MainWindow(QMainWindow):
             return
         from gazal_desktop.core.quiz_gen import generate_item
 
-        case, backend, sampling = self.case, self.backend, self.presets.get(self.settings.preset) \
-            if self.settings.preset in self.presets.names() else None
+        case, backend, sampling = self.case, self.backend, self.presets.resolve(self.settings.preset)
         cancel = CancelToken()
         dialog = QProgressDialog("The model is writing a question…", "Stop", 0, 0, self)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -199,69 +201,35 @@ class MainWindow(QMainWindow):
 
     # -- library --------------------------------------------------------------------------------
     def _on_deleted(self, cid: int, title: str) -> None:
-        self._undo_id = cid
-        self.statusBar().showMessage(f"Deleted “{title}”", 10000)
+        self.offer_undo(f"Deleted “{title}”", lambda: self.library_pane.undo_delete(cid))
+
+    def offer_undo(self, text: str, undo: Callable[[], None]) -> None:
+        """Undo in the status bar for ten seconds."""
+        self._undo = undo
+        self.statusBar().showMessage(text, 10000)
         self.undo_button.setVisible(True)
         QTimer.singleShot(10000, self, lambda: self.undo_button.setVisible(False))
 
     def _on_undo_clicked(self) -> None:
-        if self._undo_id is not None:
-            self.library_pane.undo_delete(self._undo_id)
-            self._undo_id = None
+        if self._undo is not None:
+            self._undo()
+            self._undo = None
         self.undo_button.setVisible(False)
 
     def _on_case_selected(self, case: Case) -> None:
-        if self.chat_view.generating:
-            self.chat_view.stop()
-            self.chat_view.wait()
         self.case = case
         self._attach_session()
 
-    def _attach_session(self) -> None:
-        case = self.case
-        if case is None:
-            return
-        if self.backend is None:
-            self.chat_view.set_session(None, case.vignette)
-            return
-        sampling = self.presets.get(self.settings.preset) if self.settings.preset in self.presets.names() \
-            else self.presets.get(self.presets.names()[0])
-        model = getattr(self.backend, "path", None)
-
-        def start():
-            """The case's latest discussion (so nothing is lost between sessions), or a new one."""
-            existing = self.chats.conversations(case.id)
-            if existing and not self._new_discussion:
-                conv = existing[-1]
-                return conv, self.chats.current_messages(conv.id)
-            conv = self.chats.start(Conversation(case.id, model_file=Path(model).name if model else self.backend.name,
-                                                 sampling=sampling.__dict__))
-            return conv, []
-
-        def ready(result):
-            if case is not self.case:
-                return  # another case was chosen meanwhile
-            conv, stored = result
-            self._new_discussion = False
-            recorder = self.chats.recorder(conv.id)
-            # Saves go through the single database thread; the reply is snapshotted because the
-            # stream keeps growing it.
-            on_update = lambda m: self.runner.submit(lambda snap=replace(m), key=id(m): recorder(snap, key))  # noqa: E731
-            session = ChatSession(self.backend, case.vignette, sampling, on_update=on_update)
-            session.messages = [ChatMessage(m.role, m.content, m.reasoning, m.status if m.status != "streaming" else "partial")
-                                for m in stored]
-            for loaded, row in zip(session.messages, stored):
-                recorder.bind(loaded, row.id)
-            self.chat_view.set_session(session, case.vignette)
-            self.chat_view.message_sent_hook = lambda text: self.runner.submit(lambda: recorder.user(text))
-            self.chat_view.regenerate_hook = lambda old: self.runner.submit(lambda: recorder.replacing(old))
-
-        self.runner.run(start, ready, lambda e, tb: show_error(self, str(e), tb))
+    def _attach_session(self, new: bool = False) -> None:
+        """Show the current case's latest discussion exactly as left (read-only without a model)."""
+        backend = self.backend
+        model = getattr(backend, "label", "") if backend is not None else ""
+        self.discussions.open(self.case, backend, self.presets.resolve(self.settings.preset), new=new,
+                              model_file=model)
 
     def new_discussion(self) -> None:
-        """Start a fresh conversation about the current case (earlier ones stay saved)."""
-        self._new_discussion = True
-        self._attach_session()
+        """Start a fresh discussion of the current case (earlier ones stay in the list)."""
+        self._attach_session(new=True)
 
     def import_pack(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import case pack", "", "Case packs (*.json *.gazalpack)")
@@ -296,7 +264,7 @@ class MainWindow(QMainWindow):
             case = self.case
 
             def run():
-                convs = [(c, self.chats.messages(c.id)) for c in self.chats.conversations(case.id)]
+                convs = [(c, self.chats.messages(c.id)) for c in self.chats.conversations(case.id)]  # live threads
                 write_atomic(Path(path), export_markdown(case, convs))
 
             self.runner.run(run, lambda _: self.statusBar().showMessage(f"Exported {path}", 5000),
@@ -406,8 +374,7 @@ class MainWindow(QMainWindow):
             old = self.backend
             self.runner.run(old.close)
         self.backend = backend
-        name = getattr(backend, "path", None)
-        self.model_label.setText(f"Model: {Path(name).name}" if name else f"Server: {getattr(backend, 'base_url', backend.name)}")
+        self.model_label.setText(backend.label)
         self._attach_session()
 
     # -- closing --------------------------------------------------------------------------------

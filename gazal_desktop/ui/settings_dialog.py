@@ -40,7 +40,7 @@ class SettingsDialog(QDialog):
         row = QHBoxLayout()
         self.preset = QComboBox()
         self.preset.addItems(presets.names())
-        self.preset.setCurrentText(settings.preset if settings.preset in presets.names() else presets.names()[0])
+        self.preset.setCurrentText(settings.preset if settings.preset in presets.names() else presets.names()[0])  # = resolve()
         self.save_as = QPushButton("Save as…")
         self.reset = QPushButton("Reset/delete")
         row.addWidget(self.preset, 1)

@@ -45,13 +45,31 @@ def _guarded(guard: QObject, fn: Callable | None) -> Callable | None:
 
 
 class TaskRunner(QObject):
-    """`runner.run(fn, on_success, on_error)`: fn runs off the GUI thread, callbacks on it."""
+    """`runner.run(fn, on_success, on_error)`: fn runs off the GUI thread, callbacks on it.
+
+    Nothing fails silently: a task without an error callback (and every fire-and-forget
+    `submit`) reports its failure through `unhandled_failure`, which the main window shows
+    to the learner with the detail one click away.
+    """
+
+    unhandled_failure = Signal(str, str)  # message, detail
+    _submit_failed = Signal(object, str, object)  # exc, traceback, on_error (from a worker thread)
 
     def __init__(self, max_threads: int = 1, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
         self._live: set[_Task] = set()
+        self._submit_failed.connect(self._on_submit_failed)  # queued: arrives on the GUI thread
+
+    def report(self, exc: Exception, tb: str) -> None:
+        self.unhandled_failure.emit(str(exc) or type(exc).__name__, getattr(exc, "detail", "") or tb)
+
+    def _on_submit_failed(self, exc, tb, on_error) -> None:
+        if on_error is not None:
+            on_error(exc, tb)
+        else:
+            self.report(exc, tb)
 
     def run(self, fn: Callable[[], Any], on_success: Callable[[Any], None] | None = None,
             on_error: Callable[[Exception, str], None] | None = None, guard: QObject | None = None) -> None:
@@ -73,23 +91,57 @@ class TaskRunner(QObject):
             self._live.discard(task)
             if on_error:
                 on_error(exc, tb)
+            else:
+                self.report(exc, tb)
 
         task.signals.succeeded.connect(done_ok)
         task.signals.failed.connect(done_err)
         self.pool.start(task)
 
-    def submit(self, fn: Callable[[], Any]) -> None:
-        """Fire and forget (no callbacks): safe to call from any thread, creates no QObject."""
+    def submit(self, fn: Callable[[], Any], on_error: Callable[[Exception, str], None] | None = None) -> None:
+        """Fire and forget: safe to call from any thread, creates no QObject. A failure comes
+        back to the GUI thread: to `on_error`, or else to `unhandled_failure`."""
         def job():
             try:
                 fn()
-            except Exception:  # nothing to report to: print rather than lose it silently
-                traceback.print_exc()
+            except Exception as exc:
+                self._submit_failed.emit(exc, traceback.format_exc(), on_error)
 
         self.pool.start(job)
 
+    def operation(self, fn: Callable[[], Any]) -> "Operation":
+        return Operation(self, fn)
+
     def wait(self, msecs: int = 30000) -> bool:
         return self.pool.waitForDone(msecs)
+
+
+class Operation:
+    """Anki-style background work: ``runner.operation(fn).success(cb).failure(cb).run()``.
+
+    Without a failure callback the failure is shown to the learner (`unhandled_failure`).
+    """
+
+    def __init__(self, runner: TaskRunner, fn: Callable[[], Any]) -> None:
+        self.runner, self.fn = runner, fn
+        self._ok: Callable[[Any], None] | None = None
+        self._err: Callable[[Exception, str], None] | None = None
+        self._guard: QObject | None = None
+
+    def success(self, cb: Callable[[Any], None]) -> "Operation":
+        self._ok = cb
+        return self
+
+    def failure(self, cb: Callable[[Exception, str], None]) -> "Operation":
+        self._err = cb
+        return self
+
+    def guarded_by(self, widget: QObject) -> "Operation":
+        self._guard = widget
+        return self
+
+    def run(self) -> None:
+        self.runner.run(self.fn, self._ok, self._err, guard=self._guard)
 
 
 class StreamWorker(QObject):

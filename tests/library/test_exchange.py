@@ -64,7 +64,9 @@ def test_markdown_is_readable_and_ends_with_the_disclaimer(stores):
     md = export_markdown(c, convs)
     assert md.startswith("# Pyelonephritis")
     assert "## Vignette" in md and "A. Yes" in md and "**Answer:** A. Yes" in md
-    assert "**Learner:**" in md and "<summary>Reasoning</summary>" in md and "*(cancelled)*" in md
+    assert "**Learner:**" in md and "<summary>Reasoning</summary>" in md and "*(stopped by you)*" in md
+    # The discussion as it reads: the regenerated reply, not the version it replaced.
+    assert "Escherichia coli" in md and "E. coli" not in md
     assert md.rstrip().endswith(f"(Disclaimer version {DISCLAIMER_VERSION}.)")
     assert DISCLAIMER in md
 

@@ -112,10 +112,10 @@ def test_messages_are_saved_as_they_stream_and_searchable(lib):
     chats.add_message(StoredMessage(conv.id, "user", "Which artery is occluded?"))
     reply = chats.add_message(StoredMessage(conv.id, "assistant", status="streaming"))
     chats.save_progress(reply.id, "The right coronary", "Step 1: inferior leads", "streaming")
-    # A crash now: on the next start the half reply is kept and marked partial.
+    # A crash now: on the next start the half reply is kept and marked interrupted.
     assert chats.mark_interrupted() == 1
     (user, assistant) = chats.messages(conv.id)
-    assert assistant.content == "The right coronary" and assistant.status == "partial"
+    assert assistant.content == "The right coronary" and assistant.status == "interrupted"
     assert assistant.reasoning == "Step 1: inferior leads"
     hit = [h for h in cases.search("coronary") if h.kind == "message"]
     assert hit and hit[0].conversation_id == conv.id and hit[0].case_id == c.id
@@ -218,12 +218,11 @@ def test_a_live_chat_is_recorded_as_it_streams(lib, tiny_gguf):
     cases, chats = CaseStore(lib), ChatStore(lib)
     c = cases.add(_case())
     conv = chats.start(Conversation(c.id, model_file=tiny_gguf.name))
-    rec = chats.recorder(conv.id)
+    rec = chats.recorder(c.id, conv.id)
     backend = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=1024, n_threads=THREADS))
     try:
         chat = ChatSession(backend, c.vignette, Sampling(max_tokens=40, seed=3), on_update=rec)
         seen_streaming = []
-        rec.user("Which artery?")
         for i, _ in enumerate(chat.send("Which artery?")):
             if i == 20:  # mid-stream: the partial reply is already in the database
                 seen_streaming = [m.status for m in chats.messages(conv.id)]
@@ -235,3 +234,34 @@ def test_a_live_chat_is_recorded_as_it_streams(lib, tiny_gguf):
         assert stored.status == reply.status and stored.stats["completion_tokens"] > 0
     finally:
         backend.close()
+
+
+def test_a_library_from_the_previous_release_keeps_its_discussions_with_new_identities(tmp_path, monkeypatch):
+    """0004 rebuilds the messages table: ids, links, text, search and statuses survive."""
+    from gazal_desktop.library import db as db_mod
+
+    monkeypatch.setattr(db_mod, "MIGRATIONS", [m for m in db_mod.MIGRATIONS if m[0] < "0004"])
+    lib = db_mod.Library.open(tmp_path / "data")
+    c = CaseStore(lib).add(_case())
+    conv_id = lib.db.execute("INSERT INTO conversations (case_id, created_at, updated_at) VALUES (?, 'x', 'x')",
+                             (c.id,)).lastrowid
+    for role, content, status, replaces in (("user", "Which artery?", "complete", None),
+                                            ("assistant", "Left anterior descending", "complete", None),
+                                            ("assistant", "Right coronary artery", "streaming", 2)):
+        lib.db.execute("INSERT INTO messages (conversation_id, role, content, status, replaces_id, created_at, "
+                       "updated_at) VALUES (?, ?, ?, ?, ?, 'x', 'x')", (conv_id, role, content, status, replaces))
+    lib.db.conn.commit()
+    lib.close(backup=False)
+    monkeypatch.undo()
+    lib = Library.open(tmp_path / "data")
+    try:
+        chats = ChatStore(lib)
+        assert chats.mark_interrupted() == 1
+        thread = chats.load_thread(conv_id)
+        assert [m.content for m in thread.messages] == ["Which artery?", "Right coronary artery"]
+        assert thread.messages[1].status == "interrupted"
+        assert [v.content for v in thread.versions[thread.messages[1].uid]] == ["Left anterior descending"]
+        assert len({m.uid for m in chats.messages(conv_id)}) == 3 and all(m.uid for m in chats.messages(conv_id))
+        assert [h.snippet for h in CaseStore(lib).search("coronary") if h.kind == "message"]
+    finally:
+        lib.close()

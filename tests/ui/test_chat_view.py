@@ -53,7 +53,7 @@ def test_streaming_renders_markdown_and_collapses_reasoning(view, qtbot):
     probe.start(5)
     view.composer.setPlainText("What is the diagnosis?")
     qtbot.keyClick(view.composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert view.send_button.text() == "Stop"
+    qtbot.waitUntil(lambda: view.send_button.text() == "Stop", timeout=5000)  # after the context check
     with qtbot.waitSignal(view.generation_finished, timeout=20000) as blocker:
         pass
     probe.stop()
@@ -85,7 +85,7 @@ def test_stop_keeps_the_partial_answer(view, qtbot):
         pass
     assert blocker.args == ["cancelled"]
     reply = view.message_widgets()[1]
-    assert reply.message.status == "cancelled" and reply.status.text() == "stopped"
+    assert reply.message.status == "cancelled" and reply.status.text() == "stopped by you"
     assert len(reply.message.reasoning + reply.message.content) < len(DEMO_REPLY)
 
 
@@ -103,12 +103,38 @@ def test_regenerate_keeps_earlier_versions(view, qtbot):
 
 
 def test_edit_and_resend(view, qtbot):
-    view.set_session(_session(), VIGNETTE)
+    view.set_session(_session(replies=["<think>a</think>First.", "<think>b</think>Second."]), VIGNETTE)
     view.send("Diagnosis?")
     qtbot.waitUntil(lambda: not view.generating, timeout=5000)
-    view.message_widgets()[0].action_button.click()  # Edit
-    assert view.composer.toPlainText() == "Diagnosis?" and view.message_widgets() == []
-    assert view.session.messages == []
+    old_uids = [m.uid for m in view.session.messages]
+    view.message_widgets()[0].action_button.click()  # Edit: nothing changes until it is sent
+    assert view.composer.toPlainText() == "Diagnosis?" and view.edit_bar.isVisible()
+    assert len(view.message_widgets()) == 2 and len(view.session.messages) == 2
+    view.cancel_edit()
+    assert not view.edit_bar.isVisible() and len(view.session.messages) == 2
+    view.message_widgets()[0].action_button.click()
+    view.send("Most likely diagnosis?")
+    qtbot.waitUntil(lambda: not view.generating, timeout=5000)
+    assert [m.content for m in view.session.messages] == ["Most likely diagnosis?", "Second."]
+    assert [w.message.content for w in view.message_widgets()] == ["Most likely diagnosis?", "Second."]
+    assert not {m.uid for m in view.session.messages} & set(old_uids)
+
+
+def test_a_full_context_is_announced_before_sending(view, qtbot):
+    view.set_session(ChatSession(ScriptedBackend(n_ctx=300), VIGNETTE, Sampling(max_tokens=256)), VIGNETTE)
+    seen = {}
+
+    def cancel(dlg):
+        seen["text"] = dlg.text()
+        dlg.reject()
+
+    _answer_dialog(qtbot, cancel)
+    view.composer.setPlainText("Walk me through the differential diagnosis, step by step. " * 3)
+    view._on_send_clicked()
+    qtbot.waitUntil(lambda: "text" in seen, timeout=5000)
+    assert "the context holds 300" in seen["text"]
+    assert view.session.messages == [] and not view.generating  # nothing sent, nothing saved
+    assert view.composer.toPlainText().startswith("Walk me through")  # the draft is kept
 
 
 def _answer_dialog(qtbot, action):

@@ -23,6 +23,10 @@ class Backend(Protocol):
     name: str
 
     @property
+    def label(self) -> str:
+        """What the window shows for it: "Model: FILE.gguf", "Server: URL", "Demo (scripted)"."""
+
+    @property
     def n_ctx(self) -> int: ...
 
     def count_tokens(self, messages: list[Message]) -> int:

@@ -246,6 +246,10 @@ class LocalBackend:
 
     # -- prompts ------------------------------------------------------------------------
     @property
+    def label(self) -> str:
+        return f"Model: {self.path.name}"
+
+    @property
     def n_ctx(self) -> int:
         return self.llm.n_ctx()
 

@@ -82,6 +82,10 @@ class OpenAIBackend:
         return ids
 
     @property
+    def label(self) -> str:
+        return f"Server: {self.base_url}"
+
+    @property
     def n_ctx(self) -> int:
         if self._n_ctx is None:
             try:  # llama-server
