@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
     def _attach_session(self, new: bool = False) -> None:
         """Show the current case's latest discussion exactly as left (read-only without a model)."""
         backend = self.backend
-        model = getattr(backend, "label", "") if backend is not None else ""
+        model = backend.label.split(": ", 1)[-1] if backend is not None else ""  # the file, server or "Demo"
         self.discussions.open(self.case, backend, self.presets.resolve(self.settings.preset), new=new,
                               model_file=model)
 
