@@ -67,3 +67,43 @@ def test_console_scripts_answer(tmp_path):
     assert res.returncode == 0 and "--list-quants" in res.stdout and "inspect" in res.stdout
     res = subprocess.run([str(bindir / "gazal-desktop"), "--version"], capture_output=True, text=True)
     assert res.returncode == 0 and "gazal-desktop" in res.stdout
+
+
+# What each layer may import from the project: ui above library above core above the
+# converter; safety at the bottom. (Qt itself is checked by the test above.)
+LAYERS = {
+    "gazal_desktop.safety": set(),
+    "gazal_convert": {"gazal_desktop.safety", "gazal_desktop"},  # the not-a-medical-device note, the version
+    "gazal_desktop.core": {"gazal_desktop.safety", "gazal_convert", "gazal_desktop"},
+    "gazal_desktop.library": {"gazal_desktop.core", "gazal_desktop.safety", "gazal_convert", "gazal_desktop"},
+}
+
+
+def _project_imports(path: Path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        found |= {n for n in names if n.split(".")[0] in ("gazal_desktop", "gazal_convert")}
+    return found
+
+
+@pytest.mark.parametrize("layer", list(LAYERS))
+def test_layers_import_only_what_is_below_them(layer):
+    folders = {"gazal_desktop.safety": [ROOT / "gazal_desktop" / "safety.py"], "gazal_convert": [ROOT / "convert"],
+               "gazal_desktop.core": [ROOT / "gazal_desktop" / "core"],
+               "gazal_desktop.library": [ROOT / "gazal_desktop" / "library"]}[layer]
+    files = [f for p in folders for f in ([p] if p.is_file() else sorted(p.rglob("*.py")))]
+    allowed = LAYERS[layer] | {layer}
+    bad = []
+    for f in files:
+        for name in _project_imports(f):
+            if not any(name == a or name.startswith(a + ".") for a in allowed if a != "gazal_desktop") \
+                    and name != "gazal_desktop":
+                bad.append(f"{f.relative_to(ROOT)} imports {name}")
+    assert not bad, "\n".join(bad)

@@ -17,6 +17,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gazal_convert.gguf_info import read_summary
+
 GiB = 1024**3
 MiB = 1024**2
 KV_BYTES = {"f16": 2.0, "q8_0": 34 / 32, "f32": 4.0}
@@ -171,7 +173,6 @@ class ModelShape:
 
     @classmethod
     def from_gguf(cls, path: str | Path) -> "ModelShape":
-        from gazal_convert.inspection import read_summary
         import gguf
 
         summary = read_summary(path)

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from gazal_convert.errors import ConvertError
+from gazal_convert.gguf_info import read_summary
+
 from gazal_desktop.core.atomic import write_text_atomic
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.paths import models_dir
@@ -54,8 +57,6 @@ def _file_type_label(ftype: int | None) -> str:
 
 
 def describe_gguf(path: Path) -> ModelEntry:
-    from gazal_convert.errors import ConvertError
-    from gazal_convert.inspection import read_summary
 
     try:
         s = read_summary(path)

@@ -8,219 +8,23 @@ from __future__ import annotations
 
 
 from PySide6.QtCore import QElapsedTimer, QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QDialog, QFrame, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
-    QSizePolicy, QToolButton, QVBoxLayout, QWidget,
+    QDialog, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
+    QVBoxLayout, QWidget,
 )
 
 from gazal_desktop.core.cancel import CancelToken
-from gazal_desktop.core.chat import STATUS_WORDS, ChatMessage, ChatSession
+from gazal_desktop.core.chat import ChatMessage, ChatSession
 from gazal_desktop.core.events import AnswerDelta, ContextNotice, Finished, PromptStarted, ReasoningDelta
-from gazal_desktop.core.reasoning import split_steps
-from gazal_desktop.safety import DISCLAIMER, emergency_signals, phi_spans
+from gazal_desktop.safety import emergency_signals, phi_spans
 from gazal_desktop.ui.discussions import DiscussionBar
 from gazal_desktop.ui.gate import Banner, EmergencyDialog, PhiDialog
-from gazal_desktop.ui.markdown import MarkdownView
+from gazal_desktop.ui.message_widget import MESSAGE_STYLE, MessageWidget, ReasoningPanel
 from gazal_desktop.ui.threads import TaskRunner, start_stream
 
 FRAME_MS = 33
-
-
-class ReasoningPanel(QFrame):
-    """Collapsible reasoning: open and live while the model thinks, closed once it answers."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.toggle = QToolButton(self)
-        self.toggle.setCheckable(True)
-        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.toggle.setArrowType(Qt.ArrowType.DownArrow)
-        self.toggle.setStyleSheet("QToolButton { border: none; color: gray; }")
-        self.toggle.toggled.connect(self._on_toggled)
-        self.body = QPlainTextEdit(self)
-        self.body.setReadOnly(True)
-        self.body.setMaximumHeight(220)
-        layout.addWidget(self.toggle)
-        layout.addWidget(self.body)
-        self.text = ""
-        self.set_header("Thinking…")
-        self.toggle.setChecked(True)
-
-    def set_header(self, text: str) -> None:
-        self.toggle.setText(text)
-
-    def append(self, text: str) -> None:
-        self.text += text
-        self.body.moveCursor(self.body.textCursor().MoveOperation.End)
-        self.body.insertPlainText(text)
-        self.body.ensureCursorVisible()
-
-    def set_text(self, text: str) -> None:
-        self.text = text
-        self.body.setPlainText(text)
-
-    def finish(self, seconds: float | None) -> None:
-        steps = split_steps(self.text)
-        timing = f"Reasoned for {seconds:.0f} s" if seconds is not None else "Reasoning"
-        self.set_header(f"{timing} · {len(steps)} step{'s' if len(steps) != 1 else ''}")
-        if steps:
-            self.body.setPlainText("\n\n".join(f"Step {s.number}: {s.text}" for s in steps))
-
-    @property
-    def expanded(self) -> bool:
-        return self.toggle.isChecked()
-
-    def _on_toggled(self, on: bool) -> None:
-        self.body.setVisible(on)
-        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
-
-
-class MessageWidget(QFrame):
-    regenerate_requested = Signal()
-    edit_requested = Signal()
-
-    def __init__(self, message: ChatMessage, first_answer: bool = False, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.versions: list[ChatMessage] = [message]
-        self.index = 0
-        layout = QVBoxLayout(self)
-        head = QHBoxLayout()
-        self.who = QLabel("<b>You</b>" if message.role == "user" else "<b>Gazal</b>")
-        self.status = QLabel("")
-        self.status.setStyleSheet("color: #b26a00;")
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.unsaved = QLabel("")
-        self.unsaved.setStyleSheet("color: #c62828; font-weight: bold;")
-        self.unsaved.setTextFormat(Qt.TextFormat.PlainText)
-        self.unsaved.setVisible(False)
-        head.addWidget(self.who)
-        head.addWidget(self.status)
-        head.addWidget(self.unsaved)
-        head.addStretch(1)
-        self.prev_button, self.version_label, self.next_button = QToolButton(), QLabel(""), QToolButton()
-        self.prev_button.setText("‹")
-        self.next_button.setText("›")
-        self.prev_button.clicked.connect(lambda: self.show_version(self.index - 1))
-        self.next_button.clicked.connect(lambda: self.show_version(self.index + 1))
-        for w in (self.prev_button, self.version_label, self.next_button):
-            head.addWidget(w)
-        self.copy_button = QToolButton()
-        self.copy_button.setText("Copy")
-        self.copy_button.clicked.connect(self.copy)
-        head.addWidget(self.copy_button)
-        self.action_button = QToolButton()
-        if message.role == "assistant":
-            self.action_button.setText("Regenerate")
-            self.action_button.clicked.connect(self.regenerate_requested)
-        else:
-            self.action_button.setText("Edit")
-            self.action_button.clicked.connect(self.edit_requested)
-        head.addWidget(self.action_button)
-        layout.addLayout(head)
-        self.reasoning = ReasoningPanel(self)
-        self.reasoning.setVisible(False)
-        layout.addWidget(self.reasoning)
-        self.answer = MarkdownView(self)
-        self.answer.setFrameShape(QFrame.Shape.NoFrame)
-        self.answer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-        self.answer.setMinimumHeight(40)
-        layout.addWidget(self.answer)
-        self.disclaimer = QLabel(f"<i>{DISCLAIMER}</i>")
-        self.disclaimer.setWordWrap(True)
-        self.disclaimer.setStyleSheet("color: gray; font-size: small;")
-        self.disclaimer.setVisible(first_answer and message.role == "assistant")
-        layout.addWidget(self.disclaimer)
-        self._refresh_versions()
-        self.show_message(message)
-
-    # -- showing ----------------------------------------------------------------------------
-    @property
-    def message(self) -> ChatMessage:
-        return self.versions[self.index]
-
-    def show_message(self, m: ChatMessage) -> None:
-        if m.role == "user":
-            self.answer.setPlainText(m.content)
-            self._fit()
-            return
-        if m.reasoning:
-            self.reasoning.setVisible(True)
-            self.reasoning.set_text(m.reasoning)
-            if m.status != "streaming":
-                self.reasoning.finish(m.reasoning_seconds)
-                self.reasoning.toggle.setChecked(False)
-        else:
-            self.reasoning.setVisible(m.status == "streaming")
-        self.answer.set_markdown(m.content)
-        self.status.setText(STATUS_WORDS.get(m.status, m.status))
-        if m.error:
-            self.status.setText(f"error: {m.error}")
-        self.setToolTip(self.stats_text(m))
-        self._fit()
-
-    def mark_unsaved(self, reason: str) -> None:
-        """A save of this message failed: say so, with why, until a later save succeeds."""
-        self.unsaved.setText("not saved")
-        self.unsaved.setToolTip(reason)
-        self.unsaved.setVisible(True)
-
-    @staticmethod
-    def stats_text(m: ChatMessage) -> str:
-        u = m.usage
-        if u is None:
-            return ""
-        parts = [f"{u.prompt_tokens} prompt tokens ({u.cached_tokens} cached)", f"{u.completion_tokens} generated"]
-        if u.ttft_s is not None:
-            parts.append(f"first token after {u.ttft_s:.2f} s")
-        if u.prompt_tps:
-            parts.append(f"prompt {u.prompt_tps:.0f} tok/s")
-        if u.gen_tps:
-            parts.append(f"generation {u.gen_tps:.1f} tok/s")
-        return " · ".join(parts)
-
-    def _fit(self) -> None:
-        doc = self.answer.document()
-        doc.setTextWidth(max(200, self.answer.viewport().width()))
-        self.answer.setFixedHeight(int(doc.size().height()) + 8)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        self._fit()
-
-    # -- versions -----------------------------------------------------------------------------
-    def add_version(self, m: ChatMessage) -> None:
-        self.versions.append(m)
-        self.index = len(self.versions) - 1
-        self._refresh_versions()
-        self.show_message(m)
-
-    def show_version(self, i: int) -> None:
-        if 0 <= i < len(self.versions):
-            self.index = i
-            self._refresh_versions()
-            self.show_message(self.versions[i])
-
-    def set_versions(self, versions: list[ChatMessage]) -> None:
-        """Every version of this message, oldest first; the newest is shown."""
-        self.versions = list(versions)
-        self.index = len(self.versions) - 1
-        self._refresh_versions()
-        self.show_message(self.versions[-1])
-
-    def _refresh_versions(self) -> None:
-        many = len(self.versions) > 1
-        for w in (self.prev_button, self.version_label, self.next_button):
-            w.setVisible(many)
-        self.version_label.setText(f"{self.index + 1}/{len(self.versions)}")
-        self.prev_button.setEnabled(self.index > 0)
-        self.next_button.setEnabled(self.index < len(self.versions) - 1)
-
-    def copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.message.content)
+PAGE = 16  # messages shown when a discussion is opened; "Show earlier messages" adds more
 
 
 class ChatView(QWidget):
@@ -270,8 +74,16 @@ class ChatView(QWidget):
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(True)
         self.list_widget = QWidget()
+        # One style sheet for every message (a sheet per widget costs a restyle each).
+        self.list_widget.setStyleSheet(MESSAGE_STYLE)
         self.list_layout = QVBoxLayout(self.list_widget)
+        self.earlier_button = QPushButton("", self.list_widget)
+        self.earlier_button.setFlat(True)
+        self.earlier_button.clicked.connect(self.show_earlier)
+        self.earlier_button.setVisible(False)
+        self.list_layout.addWidget(self.earlier_button)
         self.list_layout.addStretch(1)
+        self._hidden: list[ChatMessage] = []  # older messages of an opened discussion, not yet shown
         self.scroll.setWidget(self.list_widget)
         layout.addWidget(self.scroll, 1)
         meter = QHBoxLayout()
@@ -348,29 +160,51 @@ class ChatView(QWidget):
         self.setup_buttons.setVisible(not can_send)
         self.composer.setEnabled(can_send)
         self.send_button.setEnabled(can_send)
+        self._hidden = []
         if session is not None:
-            self.list_widget.setUpdatesEnabled(False)
-            for m in session.messages:
-                w = self._add_widget(m, scroll=False)
-                if session.versions.get(m.uid):
-                    w.set_versions(session.versions_of(m))
-            self.list_widget.setUpdatesEnabled(True)
+            # A long discussion opens on its latest messages at once; older ones on request.
+            self._hidden = list(session.messages[:-PAGE]) if len(session.messages) > PAGE else []
+            self._insert(session.messages[len(self._hidden):], at_top=False)
             QTimer.singleShot(0, self, self._scroll_to_end)
+        self._update_earlier()
         if can_send:
             self.update_context()
         else:
             self.context.setFormat("no model loaded")
             self.context.setValue(0)
 
-    def message_widgets(self) -> list[MessageWidget]:
-        return [self.list_layout.itemAt(i).widget() for i in range(self.list_layout.count() - 1)]
+    def _insert(self, messages: list[ChatMessage], at_top: bool) -> None:
+        self.list_widget.setUpdatesEnabled(False)
+        for k, m in enumerate(messages):
+            w = self._add_widget(m, scroll=False, at=1 + k if at_top else None)
+            if self.session.versions.get(m.uid):
+                w.set_versions(self.session.versions_of(m))
+        self.list_widget.setUpdatesEnabled(True)
 
-    def _add_widget(self, m: ChatMessage, scroll: bool = True) -> MessageWidget:
-        first = m.role == "assistant" and not any(w.message.role == "assistant" for w in self.message_widgets())
+    def show_earlier(self) -> None:
+        """Add the previous page of an opened discussion above what is shown."""
+        if not self._hidden:
+            return
+        page, self._hidden = self._hidden[-PAGE:], self._hidden[:-PAGE]
+        self._insert(page, at_top=True)
+        self._update_earlier()
+
+    def _update_earlier(self) -> None:
+        n = len(self._hidden)
+        self.earlier_button.setText(f"Show {min(n, PAGE)} earlier messages ({n} not shown)")
+        self.earlier_button.setVisible(n > 0)
+
+    def message_widgets(self) -> list[MessageWidget]:
+        items = (self.list_layout.itemAt(i).widget() for i in range(self.list_layout.count()))
+        return [w for w in items if isinstance(w, MessageWidget)]
+
+    def _add_widget(self, m: ChatMessage, scroll: bool = True, at: int | None = None) -> MessageWidget:
+        first = m.role == "assistant" and not self._hidden and not any(
+            w.message.role == "assistant" for w in self.message_widgets())
         w = MessageWidget(m, first_answer=first)
         w.regenerate_requested.connect(lambda w=w: self.regenerate(w))
         w.edit_requested.connect(lambda w=w: self.edit(w))
-        self.list_layout.insertWidget(self.list_layout.count() - 1, w)
+        self.list_layout.insertWidget(self.list_layout.count() - 1 if at is None else at, w)
         if scroll:
             QTimer.singleShot(0, self, self._scroll_to_end)
         return w

@@ -7,7 +7,7 @@ import pytest
 from gazal_desktop.core.backends.local import LocalBackend, LocalSettings
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.chat import ChatMessage, ChatSession
-from gazal_desktop.core.events import AnswerDelta, ContextNotice, Finished, ReasoningDelta
+from gazal_desktop.core.events import AnswerDelta, ContextNotice, ReasoningDelta
 from gazal_desktop.core.sampling import Sampling
 from testenv import THREADS
 

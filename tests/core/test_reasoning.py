@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from gazal_desktop.core.events import AnswerDelta, ReasoningDelta
+from gazal_desktop.core.events import ReasoningDelta
 from gazal_desktop.core.reasoning import ReasoningParser, parse_complete, prompt_opens_reasoning, split_steps
 
 GAZAL_REPLY = (

@@ -181,3 +181,18 @@ def test_identifiable_data_is_highlighted_and_redaction_offered(view, qtbot):
     out = view.check_message("Patient John Smith, MRN 12345678, has chest pain.")
     assert seen["marked"] == ["John Smith", "12345678"]
     assert out == "Patient [NAME], MRN [MRN], has chest pain."
+
+
+def test_a_long_discussion_opens_on_its_latest_messages(view, qtbot):
+    from gazal_desktop.core.chat import ChatMessage
+    from gazal_desktop.ui.chat_view import PAGE
+
+    session = _session()
+    session.messages = [ChatMessage("user" if i % 2 == 0 else "assistant", f"Message {i}") for i in range(3 * PAGE + 4)]
+    view.set_session(session, VIGNETTE)
+    shown = [w.message.content for w in view.message_widgets()]
+    assert shown == [m.content for m in session.messages[-PAGE:]]
+    assert view.earlier_button.isVisible() and f"({2 * PAGE + 4} not shown)" in view.earlier_button.text()
+    while view.earlier_button.isVisible():
+        view.earlier_button.click()
+    assert [w.message.content for w in view.message_widgets()] == [m.content for m in session.messages]

@@ -21,6 +21,10 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from gazal_convert.errors import ConvertError
+from gazal_convert.gguf_info import read_summary
+from gazal_convert.llamalog import LlamaLog, load_llama
+
 from gazal_desktop.core.backends.base import BackendError, Message
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.events import Event, Finished, PromptStarted, Usage
@@ -151,7 +155,6 @@ def _patched_defaults(progress: Callable[[float], bool], abort: _AbortSwitch, au
 
 def _open_llama(path: Path, settings: LocalSettings, progress, cancel: CancelToken | None):
     """(Llama, abort switch) or a BackendError with llama.cpp's own words as detail."""
-    from gazal_convert.llamalog import LlamaLog, load_llama
 
     def on_progress(p: float) -> bool:
         if progress is not None:
@@ -221,8 +224,6 @@ class LocalBackend:
         cancel: CancelToken | None = None,
     ) -> "LocalBackend":
         """Load a GGUF. A failed GPU load falls back to the CPU and says why."""
-        from gazal_convert.errors import ConvertError
-        from gazal_convert.inspection import read_summary
 
         path = Path(path)
         try:
