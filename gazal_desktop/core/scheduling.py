@@ -36,12 +36,6 @@ class QuizScheduler:
                                        review_duration=duration_ms)
         return c.to_dict(), log.to_dict()
 
-    def retrievability(self, card: dict | None, when: dt.datetime) -> float | None:
-        """The chance the learner still remembers the item now (None for a new item)."""
-        if not card:
-            return None
-        return self.fsrs.get_card_retrievability(fsrs.Card.from_dict(card), utc(when))
-
 
 def interval_text(due: dt.datetime, now: dt.datetime) -> str:
     """"in 10 min", "in 3 days", for the buttons and the review screen."""

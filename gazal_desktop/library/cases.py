@@ -314,7 +314,8 @@ class CaseStore:
                     f"SELECT id FROM (SELECT m.id AS id, bm25(messages_fts) AS score FROM messages_fts "
                     f"JOIN messages m ON m.id = messages_fts.rowid "
                     f"JOIN conversations v ON v.id = m.conversation_id JOIN cases c ON c.id = v.case_id "
-                    f"WHERE messages_fts MATCH ? {where} ORDER BY messages_fts.rowid DESC LIMIT {CANDIDATES}) "
+                    f"WHERE messages_fts MATCH ? AND v.deleted_at IS NULL AND m.superseded = 0 {where} "
+                    f"ORDER BY messages_fts.rowid DESC LIMIT {CANDIDATES}) "
                     f"ORDER BY score LIMIT ?",
                     [q, *params, limit - len(hits)])
             ]

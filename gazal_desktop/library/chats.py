@@ -267,6 +267,10 @@ class ChatStore:
                 versions[msg.uid] = chain[::-1]
         return Thread(live, versions)
 
+    def uid_of(self, message_id: int) -> str | None:
+        row = self.conn.execute("SELECT uid FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return row[0] if row else None
+
     def mark_interrupted(self) -> int:
         """After a crash or kill: replies left 'streaming' are 'interrupted' (their text is kept)."""
         with self.lib.transaction():

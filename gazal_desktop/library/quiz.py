@@ -218,9 +218,6 @@ class QuizStore:
             raise LibraryError(f"No quiz item {item_id}")
         return _item(rows[0])
 
-    def items_for_case(self, case_id: int) -> list[QuizItem]:
-        return [_item(r) for r in self._rows(_SELECT + " WHERE i.case_id = ? ORDER BY i.id", (case_id,))]
-
     def build(self, f: QuizFilter, now: dt.datetime | None = None, rng: random.Random | None = None) -> list[QuizItem]:
         """The questions for a quiz: due ones first (most overdue first), then answered wrong
         last time, then flagged, then new ones in random order, up to `f.count`."""

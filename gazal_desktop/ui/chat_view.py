@@ -219,6 +219,18 @@ class ChatView(QWidget):
                 return w
         return None
 
+    def focus_message(self, uid: str) -> MessageWidget | None:
+        """Bring a message into view (a search hit): earlier pages are shown as needed, and an
+        earlier version of a reply is the one displayed."""
+        while self.widget_for(uid) is None and self._hidden:
+            self.show_earlier()
+        w = self.widget_for(uid)
+        if w is not None:
+            w.show_version(next(i for i, v in enumerate(w.versions) if v.uid == uid))
+            QTimer.singleShot(0, self, lambda: self.scroll.ensureWidgetVisible(w))
+            w.setFocus()
+        return w
+
     def mark_unsaved(self, uid: str, reason: str) -> None:
         w = self.widget_for(uid)
         if w is not None:

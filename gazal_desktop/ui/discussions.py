@@ -108,7 +108,7 @@ class Discussions(QObject):
         self._model_file = ""
 
     def open(self, case, backend, sampling, conv_id: int | None = None, new: bool = False,
-             model_file: str = "") -> None:
+             model_file: str = "", focus_message_id: int | None = None) -> None:
         """Show the case's discussion `conv_id` (default: the one most recently active),
         or a new one. Works with no model: the discussion is then read-only."""
         if case is None:
@@ -123,15 +123,19 @@ class Discussions(QObject):
             summaries = self.chats.summaries(case.id)
             chosen = None if new else (conv_id if conv_id is not None else
                                         (summaries[0].conversation.id if summaries else None))
-            return summaries, chosen, (self.chats.load_thread(chosen) if chosen is not None else Thread([], {}))
+            focus = self.chats.uid_of(focus_message_id) if focus_message_id is not None else None
+            thread = self.chats.load_thread(chosen) if chosen is not None else Thread([], {})
+            return summaries, chosen, thread, focus
 
         def ready(result):
             if case is not self.case:
                 return  # another case was chosen meanwhile
-            summaries, chosen, thread = result
+            summaries, chosen, thread, focus = result
             self.conv_id = chosen
             self.view.set_session(self._session(case, backend, sampling, chosen, thread), case.vignette)
             self.view.discussions.set_discussions(summaries, chosen)
+            if focus is not None:
+                self.view.focus_message(focus)
 
         self.runner.operation(load).success(ready).failure(
             lambda e, tb: self.show_error(f"The discussion could not be opened: {e}", tb)).run()

@@ -87,6 +87,7 @@ class CaseEditor(QDialog):
 
 class LibraryPane(QWidget):
     case_selected = Signal(object)  # Case
+    hit_selected = Signal(object, int, int)  # Case, conversation id, message id: a search hit in a discussion
     status = Signal(str)
     deleted = Signal(int, str)  # case id, title (the window offers Undo)
     failed = Signal(str)
@@ -161,9 +162,11 @@ class LibraryPane(QWidget):
                 for h in self.store.search(text, specialty=specialty, tag=tag, limit=200):
                     if h.case_id not in seen:
                         seen.add(h.case_id)
-                        rows.append((h.case_id, h.title, h.snippet))
+                        where = (h.conversation_id, h.message_id) if h.kind == "message" else None
+                        rows.append((h.case_id, h.title, h.snippet, where))
                 return rows
-            return [(c.id, c.title, c.specialty) for c in self.store.list(specialty=specialty, tag=tag, sort="title")]
+            return [(c.id, c.title, c.specialty, None)
+                    for c in self.store.list(specialty=specialty, tag=tag, sort="title")]
 
         def show(rows):
             if gen != self._generation:
@@ -171,9 +174,10 @@ class LibraryPane(QWidget):
             current = self.current_case_id()
             self.list.blockSignals(True)
             self.list.clear()
-            for cid, title, detail in rows:
-                item = QListWidgetItem(title)
+            for cid, title, detail, where in rows:
+                item = QListWidgetItem(title + ("  · in a discussion" if where else ""))
                 item.setData(Qt.ItemDataRole.UserRole, cid)
+                item.setData(Qt.ItemDataRole.UserRole + 1, where)
                 item.setToolTip(detail)
                 self.list.addItem(item)
                 if cid == current:
@@ -201,6 +205,11 @@ class LibraryPane(QWidget):
         if item is None:
             return
         cid = item.data(Qt.ItemDataRole.UserRole)
+        where = item.data(Qt.ItemDataRole.UserRole + 1)
+        if where:  # the search matched a message: open that discussion at that message
+            self.runner.run(lambda: self.store.get(cid), lambda case: self.hit_selected.emit(case, *where),
+                            self._on_error)
+            return
         self.runner.run(lambda: self.store.get(cid), self.case_selected.emit, self._on_error)
 
     def _on_error(self, exc, tb) -> None:

@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
             runner, self.chats, self.chat_view, lambda text, detail: show_error(self, text, detail),
             lambda text: self.statusBar().showMessage(text, 5000), self.offer_undo, self)
         self.library_pane.case_selected.connect(self._on_case_selected)
+        self.library_pane.hit_selected.connect(self._on_hit_selected)
         self.library_pane.status.connect(lambda t: self.statusBar().showMessage(t, 5000))
         self.library_pane.failed.connect(lambda t: show_error(self, t))
         self.library_pane.deleted.connect(self._on_deleted)
@@ -220,12 +221,17 @@ class MainWindow(QMainWindow):
         self.case = case
         self._attach_session()
 
-    def _attach_session(self, new: bool = False) -> None:
-        """Show the current case's latest discussion exactly as left (read-only without a model)."""
+    def _on_hit_selected(self, case: Case, conv_id: int, message_id: int) -> None:
+        self.case = case
+        self._attach_session(conv_id=conv_id, focus_message_id=message_id)
+
+    def _attach_session(self, new: bool = False, conv_id: int | None = None, focus_message_id: int | None = None) -> None:
+        """Show the current case's latest discussion (or `conv_id`) exactly as left; read-only
+        without a model."""
         backend = self.backend
         model = backend.label.split(": ", 1)[-1] if backend is not None else ""  # the file, server or "Demo"
-        self.discussions.open(self.case, backend, self.presets.resolve(self.settings.preset), new=new,
-                              model_file=model)
+        self.discussions.open(self.case, backend, self.presets.resolve(self.settings.preset), conv_id, new=new,
+                              model_file=model, focus_message_id=focus_message_id)
 
     def new_discussion(self) -> None:
         """Start a fresh discussion of the current case (earlier ones stay in the list)."""

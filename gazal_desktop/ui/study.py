@@ -463,11 +463,6 @@ class QuizPlayer(QWidget):
                 return key
         return "medium"
 
-    def set_confidence(self, key: str) -> None:
-        self.confidence_buttons[key].setChecked(True)
-        if self.session is not None and self.session.index in self.session.responses:
-            self.session.response().confidence = key
-
     def _on_free_text(self) -> None:
         item = self.session.current
         picked = extract_choice(self.free_text.text(), [o.text for o in item.options])

@@ -285,3 +285,30 @@ def test_demo_mode_leaves_the_learners_library_untouched(qtbot, tmp_path, monkey
     close(w)
     after = {p.name: _file_digest(p) for p in learner.iterdir() if p.is_file()}
     assert after == before
+
+
+def test_a_search_hit_in_a_discussion_opens_it_at_that_message(qtbot, tmp_path):
+    from gazal_desktop.ui.chat_view import PAGE
+
+    w = open_window(qtbot, tmp_path / "data", ScriptedBackend([f"Reply number {i}." for i in range(40)]))
+    pick_case(qtbot, w)
+    send(qtbot, w, "Is erythema migrans typical here?")  # the message the search will find
+    for i in range(PAGE):
+        send(qtbot, w, f"Follow-up {i}")
+    case_title = w.case.title
+    w.new_discussion()  # the case now opens on another discussion
+    qtbot.waitUntil(lambda: w.chat_view.message_widgets() == [], timeout=5000)
+    send(qtbot, w, "A second discussion")
+    pane = w.library_pane
+    pane.list.setCurrentRow(3)  # somewhere else
+    qtbot.keyClicks(pane.search, "erythema migrans")
+    qtbot.waitUntil(lambda: any(t.startswith(case_title) and "in a discussion" in t for t in pane.titles()),
+                    timeout=5000)
+    row = next(i for i, t in enumerate(pane.titles()) if t.startswith(case_title))
+    pane.list.setCurrentRow(row)
+    qtbot.waitUntil(lambda: w.chat_view.widget_for(next(
+        (m.uid for m in (w.chat_view.session.messages if w.chat_view.session else [])
+         if m.content == "Is erythema migrans typical here?"), "-")) is not None, timeout=5000)
+    assert w.chat_view.session.messages[0].content == "Is erythema migrans typical here?"
+    assert "Is erythema migrans" in w.chat_view.discussions.combo.currentText()
+    close(w)
