@@ -52,6 +52,7 @@ class ChatView(QWidget):
         self.discussions = DiscussionBar(self)
         layout.addWidget(self.discussions)
         self.vignette = QLabel("")
+        self.vignette.setTextFormat(Qt.TextFormat.PlainText)  # text from a file is never rich text
         self.vignette.setWordWrap(True)
         self.vignette.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.vignette.setStyleSheet("padding: 6px; background: rgba(127,127,127,0.12); border-radius: 4px;")

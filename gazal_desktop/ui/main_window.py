@@ -33,6 +33,7 @@ from gazal_desktop.ui.threads import TaskRunner
 
 def show_error(parent, message: str, detail: str = "") -> None:
     box = QMessageBox(QMessageBox.Icon.Warning, "Gazal Desktop", message, QMessageBox.StandardButton.Ok, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # messages carry names from files: never rich text
     if detail:
         box.setDetailedText(detail)  # the technical part, one click away
     box.exec()
@@ -304,7 +305,10 @@ class MainWindow(QMainWindow):
             if f.verdict == "won't fit":
                 show_error(self, "This model will not fit in this computer's memory.", text)
                 return
-            if QMessageBox.question(self, "Load model", text + "\n\nLoad it now?") == QMessageBox.StandardButton.Yes:
+            box = QMessageBox(QMessageBox.Icon.Question, "Load model", text + "\n\nLoad it now?",
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+            box.setTextFormat(Qt.TextFormat.PlainText)  # the GGUF's own name is shown: plain text
+            if box.exec() == QMessageBox.StandardButton.Yes:
                 self._load(path, f)
 
         self.runner.run(fit, confirm, lambda e, tb: show_error(self, f"This file cannot be used as a model: {e}", tb))

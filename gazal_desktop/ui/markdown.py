@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import html
+
 from markdown_it import MarkdownIt
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import QByteArray, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QTextBrowser
 
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+
+
+def _image_as_text(self, tokens, idx, options, env) -> str:
+    """An image is never loaded, from any scheme or path: it is shown as its alt text."""
+    alt = self.renderInlineAsText(tokens[idx].children or [], options, env)
+    return f"[image: {html.escape(alt or 'no description')}]"
+
+
+_MD.add_render_rule("image", _image_as_text)
 
 CSS = """
 h1, h2, h3 { margin: 6px 0 2px 0; }
@@ -103,7 +114,10 @@ class MarkdownView(QTextBrowser):
         return self._source
 
     def loadResource(self, kind, url):  # noqa: N802 - Qt override
-        return None  # no images or stylesheets from anywhere: nothing remote is ever fetched
+        # Nothing is loaded from anywhere: not remote, not local files or devices, not data:
+        # URIs. (Returning None would let QTextDocument read local paths itself: a reply with
+        # ![x](/dev/zero) crashed the app, a FIFO froze it.) An empty resource is shown instead.
+        return QByteArray()
 
     def _on_anchor_clicked(self, url: QUrl) -> None:
         self.link_requested.emit(url)

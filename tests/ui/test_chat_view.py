@@ -196,3 +196,23 @@ def test_a_long_discussion_opens_on_its_latest_messages(view, qtbot):
     while view.earlier_button.isVisible():
         view.earlier_button.click()
     assert [w.message.content for w in view.message_widgets()] == [m.content for m in session.messages]
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "file:///etc/passwd", "data:image/png;base64,iVBORw0KGgo=",
+                                    "../../secret.png", "https://example.org/x.png"])
+def test_nothing_is_loaded_for_an_image_in_an_answer(view, qtbot, source):
+    """A reply (or an imported vignette) naming a local device, file, data: URI or remote
+    address shows the alt text; Qt never reads it (/dev/zero used to crash the app)."""
+    from gazal_desktop.ui.markdown import MarkdownView
+
+    md = MarkdownView()
+    qtbot.addWidget(md)
+    md.set_markdown(f"Findings:\n\n![chest film]({source})\n\n<img src=\"{source}\">")
+    text = md.toPlainText()
+    # Shown as its alt text, or (schemes markdown-it refuses as links) as the literal text.
+    assert "[image: chest film]" in text or "![chest film](" in text
+    assert "<img" not in md.document().toHtml()  # no image element for Qt to load
+    assert md.loadResource(2, source) is not None and len(md.loadResource(2, source)) == 0
+    view.set_session(_session(), f'<img src="{source}"> A vignette with markup')
+    assert view.vignette.textFormat() == Qt.TextFormat.PlainText
+    assert view.vignette.text().startswith("<img")
