@@ -149,7 +149,7 @@ def start(args: argparse.Namespace):
     from gazal_desktop.ui.settings_dialog import apply_appearance
 
     apply_appearance(settings)
-    window = MainWindow(folder, settings, lib, runner)
+    window = MainWindow(folder, settings, lib, runner, TaskRunner(1))  # the database and the model threads
     window.show()
     if args.demo:
         from gazal_desktop.core.scripted import ScriptedBackend

@@ -37,7 +37,9 @@ class ChatView(QWidget):
     generation_finished = Signal(str)  # finish reason
     message_saved = Signal(object)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, runner: TaskRunner | None = None) -> None:
+        """`runner`: the window's model thread, for counting tokens (a view on its own, as in
+        the tests, makes one)."""
         super().__init__(parent)
         self.session: ChatSession | None = None
         self.cancel: CancelToken | None = None
@@ -85,6 +87,7 @@ class ChatView(QWidget):
         self.list_layout.addWidget(self.earlier_button)
         self.list_layout.addStretch(1)
         self._hidden: list[ChatMessage] = []  # older messages of an opened discussion, not yet shown
+        self._unsaved: dict[str, str] = {}  # uid -> why its save failed
         self.scroll.setWidget(self.list_widget)
         layout.addWidget(self.scroll, 1)
         meter = QHBoxLayout()
@@ -122,7 +125,7 @@ class ChatView(QWidget):
         # covers the rest of the view.
         self.composer.installEventFilter(self)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.stop)
-        self._counter = TaskRunner(1, self)
+        self._counter = runner or TaskRunner(1, self)
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._on_frame)
@@ -205,6 +208,8 @@ class ChatView(QWidget):
         w = MessageWidget(m, first_answer=first)
         w.regenerate_requested.connect(lambda w=w: self.regenerate(w))
         w.edit_requested.connect(lambda w=w: self.edit(w))
+        if m.uid in self._unsaved:
+            w.mark_unsaved(self._unsaved[m.uid])
         self.list_layout.insertWidget(self.list_layout.count() - 1 if at is None else at, w)
         if scroll:
             QTimer.singleShot(0, self, self._scroll_to_end)
@@ -233,6 +238,9 @@ class ChatView(QWidget):
         return w
 
     def mark_unsaved(self, uid: str, reason: str) -> None:
+        """A save failed. The message may not be on screen yet (its save can fail before the
+        stream's first event shows it): then it is marked when it appears."""
+        self._unsaved[uid] = reason
         w = self.widget_for(uid)
         if w is not None:
             w.mark_unsaved(reason)

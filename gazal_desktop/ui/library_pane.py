@@ -130,6 +130,10 @@ class LibraryPane(QWidget):
         self.loaded = False
 
     # -- data ---------------------------------------------------------------------------------
+    def subscribe(self, changes) -> None:
+        """Reload the filters and the list whenever the library's cases change."""
+        changes.cases_changed.connect(self.reload_filters)
+
     def reload_filters(self) -> None:
         def fetch():
             return self.store.specialties(), self.store.tags()

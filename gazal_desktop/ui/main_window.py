@@ -25,6 +25,7 @@ from gazal_desktop.core.atomic import write_text_atomic as write_atomic
 from gazal_desktop.library.quiz import QuizStore
 from gazal_desktop.library.exchange import export_json, export_markdown, import_medqa_jsonl, import_pack, read_json_file
 from gazal_desktop.safety import DISCLAIMER, DISCLAIMER_TITLE, DISCLAIMER_VERSION
+from gazal_desktop.ui.changes import Changes
 from gazal_desktop.ui.chat_view import ChatView
 from gazal_desktop.ui.discussions import Discussions
 from gazal_desktop.ui.library_pane import LibraryPane
@@ -40,16 +41,22 @@ def show_error(parent, message: str, detail: str = "") -> None:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, data_dir: Path, settings: AppSettings, library: Library, runner: TaskRunner) -> None:
+    def __init__(self, data_dir: Path, settings: AppSettings, library: Library, runner: TaskRunner,
+                 model_runner: TaskRunner | None = None) -> None:
+        """`runner`: the one database thread; `model_runner`: the one thread for model work
+        (loading, counting tokens, writing questions). app.py makes both once."""
         super().__init__()
         self.data_dir, self.settings, self.library, self.runner = data_dir, settings, library, runner
+        self.model_runner = model_runner or TaskRunner(1, self)
         self.cases, self.chats = CaseStore(library), ChatStore(library)
         self.presets = PresetStore(data_dir / "presets.json")
         self.backend = None
         self.case: Case | None = None
         self.setWindowTitle(f"Gazal Desktop {__version__}")
+        self.changes = Changes(self)
         self.library_pane = LibraryPane(runner, self.cases, self)
-        self.chat_view = ChatView(self)
+        self.library_pane.subscribe(self.changes)
+        self.chat_view = ChatView(self, runner=self.model_runner)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.library_pane)
         split.addWidget(self.chat_view)
@@ -58,11 +65,13 @@ class MainWindow(QMainWindow):
 
         self.quiz = QuizStore(library)
         self.study_view = StudyView(runner, self.quiz, self)
+        self.study_view.subscribe(self.changes)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(split, "Cases")
         self.tabs.addTab(self.study_view, "Study")
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.study_view.counts_changed.connect(self._on_quiz_counts)
+        self.study_view.status.connect(lambda t: self.statusBar().showMessage(t, 5000))
         self.setCentralWidget(self.tabs)
         self.model_label = QLabel("No model")
         self.statusBar().addPermanentWidget(self.model_label)
@@ -75,6 +84,7 @@ class MainWindow(QMainWindow):
         self.discussions = Discussions(
             runner, self.chats, self.chat_view, lambda text, detail: show_error(self, text, detail),
             lambda text: self.statusBar().showMessage(text, 5000), self.offer_undo, self)
+        self.discussions.changed.connect(self.changes.chats_changed)
         self.library_pane.case_selected.connect(self._on_case_selected)
         self.library_pane.hit_selected.connect(self._on_hit_selected)
         self.library_pane.status.connect(lambda t: self.statusBar().showMessage(t, 5000))
@@ -177,7 +187,7 @@ class MainWindow(QMainWindow):
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.canceled.connect(cancel.cancel)
         dialog.show()
-        worker = TaskRunner(1, self)
+        worker = self.model_runner
 
         def write():
             steps, answer = self.quiz.latest_discussion(case.id)
@@ -242,7 +252,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Import case pack", "", "Case packs (*.json *.gazalpack)")
         if path:
             self.runner.run(lambda: import_pack(self.cases, read_json_file(Path(path))).summary(),
-                            lambda s: (self.statusBar().showMessage(f"Case pack: {s}", 8000), self.library_pane.reload_filters()),
+                            lambda s: (self.statusBar().showMessage(f"Case pack: {s}", 8000), self.changes.cases_changed.emit()),
                             lambda e, tb: show_error(self, str(e), tb))
 
     def import_medqa(self) -> None:
@@ -259,7 +269,7 @@ class MainWindow(QMainWindow):
             if report.errors:
                 show_error(self, msg, "\n".join(report.errors))
             self.statusBar().showMessage(msg, 8000)
-            self.library_pane.reload_filters()
+            self.changes.cases_changed.emit()
 
         self.runner.run(run, done, lambda e, tb: show_error(self, str(e), tb))
 
@@ -323,26 +333,18 @@ class MainWindow(QMainWindow):
         dialog.show()
         layers = fit.n_gpu_layers if self.settings.n_gpu_layers == -2 else self.settings.n_gpu_layers
         settings = LocalSettings(n_gpu_layers=layers, n_ctx=fit.n_ctx, n_threads=self.settings.n_threads or None)
-        loader = TaskRunner(1, self)
-        progress = {"value": 0}
-        poll = QTimer(self)
-        poll.timeout.connect(lambda: dialog.setValue(progress["value"]))
-        poll.start(100)
-
         def done(backend):
-            poll.stop()
             dialog.close()
             self.set_backend(backend)
             if backend.fallback_reason:
                 self.statusBar().showMessage(backend.fallback_reason, 20000)
 
         def failed(exc, tb):
-            poll.stop()
             dialog.close()
             show_error(self, f"The model could not be loaded. {exc}", getattr(exc, "detail", "") or tb)
 
-        loader.run(lambda: LocalBackend.load(path, settings, lambda p: progress.__setitem__("value", int(p * 100)), cancel),
-                   done, failed)
+        self.model_runner.run(lambda report: LocalBackend.load(path, settings, lambda p: report(int(p * 100)), cancel),
+                              done, failed, on_progress=dialog.setValue)
 
     def download_model(self) -> None:
         from gazal_desktop.core.paths import models_dir

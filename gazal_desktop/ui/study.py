@@ -712,6 +712,7 @@ class StudyView(QWidget):
     progress)."""
 
     counts_changed = Signal(dict)
+    status = Signal(str)  # a short message for the window's status bar
 
     def __init__(self, runner: TaskRunner, store: QuizStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -752,6 +753,11 @@ class StudyView(QWidget):
     def show_home(self) -> None:
         self.setCurrentWidget(self.home)
         self.refresh()
+
+    def subscribe(self, changes) -> None:
+        """The deck follows the cases' answer keys and the saved discussions."""
+        changes.cases_changed.connect(self.refresh)
+        changes.chats_changed.connect(self.refresh)
 
     def refresh(self) -> None:
         def load():
@@ -818,9 +824,7 @@ class StudyView(QWidget):
         if not path:
             path, _ = QFileDialog.getSaveFileName(self, "Export quiz results", "gazal-results.csv", "CSV (*.csv)")
         if path:
-            self.runner.run(lambda: self.store.export_csv(path),
-                            lambda p: self.window().statusBar().showMessage(f"Exported {p}", 5000)
-                            if hasattr(self.window(), "statusBar") else None,
+            self.runner.run(lambda: self.store.export_csv(path), lambda p: self.status.emit(f"Exported {p}"),
                             lambda e, tb: self._show_error(f"The results could not be saved: {e}"), guard=self)
 
     def _show_error(self, text: str) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slo
 class _TaskSignals(QObject):
     succeeded = Signal(object)
     failed = Signal(object, str)
+    progressed = Signal(object)  # emitted on the worker thread, delivered on the GUI thread
 
 
 class _Task(QRunnable):
@@ -71,14 +72,21 @@ class TaskRunner(QObject):
         else:
             self.report(exc, tb)
 
-    def run(self, fn: Callable[[], Any], on_success: Callable[[Any], None] | None = None,
-            on_error: Callable[[Exception, str], None] | None = None, guard: QObject | None = None) -> None:
+    def run(self, fn: Callable[..., Any], on_success: Callable[[Any], None] | None = None,
+            on_error: Callable[[Exception, str], None] | None = None, guard: QObject | None = None,
+            on_progress: Callable[[Any], None] | None = None) -> None:
         """`guard`: a widget the callbacks use; if it was deleted by the time the task ends
-        (its window closed), the callbacks are skipped instead of touching a dead object."""
+        (its window closed), the callbacks are skipped instead of touching a dead object.
+        With `on_progress`, fn is called with a `report(value)` function; each value arrives
+        at on_progress on the GUI thread (a signal, never a shared variable polled)."""
         if guard is not None:
             on_success = _guarded(guard, on_success)
             on_error = _guarded(guard, on_error)
+            on_progress = _guarded(guard, on_progress)
         task = _Task(fn)
+        if on_progress is not None:
+            task.fn = lambda: fn(task.signals.progressed.emit)
+            task.signals.progressed.connect(on_progress)
         task.setAutoDelete(False)
         self._live.add(task)
 
