@@ -396,7 +396,11 @@ class MainWindow(QMainWindow):
         if self.chat_view.generating:
             self.chat_view.stop()
             self.chat_view.wait()
+        self.changes.blockSignals(True)
+        self.model_runner.wait()
         self.runner.wait()
         self.runner.run(lambda: self.library.close(backup=True))
         self.runner.wait()
+        self.runner.close()  # what is still queued must not reach the closed library
+        self.model_runner.close()
         super().closeEvent(event)

@@ -755,21 +755,33 @@ class StudyView(QWidget):
         self.refresh()
 
     def subscribe(self, changes) -> None:
-        """The deck follows the cases' answer keys and the saved discussions."""
+        """The deck follows the cases' answer keys. (Saved discussions are read when a
+        commit-first answer is shown, so they need no refresh here.)"""
         changes.cases_changed.connect(self.refresh)
-        changes.chats_changed.connect(self.refresh)
 
     def refresh(self) -> None:
+        if getattr(self, "_refreshing", False):  # one at a time: a burst of changes is one reload
+            self._refresh_again = True
+            return
+        self._refreshing, self._refresh_again = True, False
+
         def load():
             self.store.sync_authored()
             return self.store.counts(), self.store.specialties()
 
         def done(result):
+            self._refreshing = False
             counts, specs = result
             self.home.set_counts(counts, specs)
             self.counts_changed.emit(counts)
+            if self._refresh_again:
+                self.refresh()
 
-        self.runner.run(load, done, lambda e, tb: self._show_error(str(e)), guard=self)
+        def failed(e, tb):
+            self._refreshing = False
+            self._show_error(str(e))
+
+        self.runner.run(load, done, failed, guard=self)
 
     def start(self, f: QuizFilter, mode: str) -> None:
         self.home.start_button.setEnabled(False)

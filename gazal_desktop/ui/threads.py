@@ -61,12 +61,20 @@ class TaskRunner(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
         self._live: set[_Task] = set()
+        self._closed = False
         self._submit_failed.connect(self._on_submit_failed)  # queued: arrives on the GUI thread
+
+    def close(self) -> None:
+        """The window is closing and the library is closed: later work and the callbacks of
+        work still queued are dropped (they would touch a closed database)."""
+        self._closed = True
 
     def report(self, exc: Exception, tb: str) -> None:
         self.unhandled_failure.emit(str(exc) or type(exc).__name__, getattr(exc, "detail", "") or tb)
 
     def _on_submit_failed(self, exc, tb, on_error) -> None:
+        if self._closed:
+            return
         if on_error is not None:
             on_error(exc, tb)
         else:
@@ -79,6 +87,8 @@ class TaskRunner(QObject):
         (its window closed), the callbacks are skipped instead of touching a dead object.
         With `on_progress`, fn is called with a `report(value)` function; each value arrives
         at on_progress on the GUI thread (a signal, never a shared variable polled)."""
+        if self._closed:
+            return
         if guard is not None:
             on_success = _guarded(guard, on_success)
             on_error = _guarded(guard, on_error)
@@ -92,11 +102,13 @@ class TaskRunner(QObject):
 
         def done_ok(result):
             self._live.discard(task)
-            if on_success:
+            if on_success and not self._closed:
                 on_success(result)
 
         def done_err(exc, tb):
             self._live.discard(task)
+            if self._closed:
+                return
             if on_error:
                 on_error(exc, tb)
             else:
@@ -109,6 +121,9 @@ class TaskRunner(QObject):
     def submit(self, fn: Callable[[], Any], on_error: Callable[[Exception, str], None] | None = None) -> None:
         """Fire and forget: safe to call from any thread, creates no QObject. A failure comes
         back to the GUI thread: to `on_error`, or else to `unhandled_failure`."""
+        if self._closed:
+            return
+
         def job():
             try:
                 fn()
