@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, QTimer, Signal
+from PySide6.QtCore import QProcess, Signal
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
     QProgressBar, QPushButton, QVBoxLayout, QWidget,
@@ -31,7 +32,7 @@ class DownloadDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Download a GGUF model")
         self.models_dir, self.endpoint = models_dir, endpoint
-        self.runner = TaskRunner(1, self)
+        self.runner = TaskRunner(1, self)  # the download's own thread: hours of network work
         self.cancel: CancelToken | None = None
         self._progress = (0, 1)
         layout = QVBoxLayout(self)
@@ -60,9 +61,6 @@ class DownloadDialog(QDialog):
         self.list_button.clicked.connect(self.list_files)
         self.download_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.pause)
-        self.poll = QTimer(self)
-        self.poll.setInterval(200)
-        self.poll.timeout.connect(self._show_progress)
         self.resize(620, 420)
 
     def list_files(self) -> None:
@@ -96,15 +94,23 @@ class DownloadDialog(QDialog):
         self.download_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.status.setText(f"Downloading {remote.filename}…")
-        self.poll.start()
 
-        def progress(done, total):
-            self._progress = (done, total)  # read by the GUI thread's timer
+        def run(report):
+            last = [0.0]
 
-        def run():
+            def progress(done, total):  # on the download thread: at most 10 signals a second
+                now = time.monotonic()
+                if now - last[0] >= 0.1 or done >= total:
+                    last[0] = now
+                    report((done, total))
+
             return str(download_gguf(remote, self.models_dir, progress, cancel, endpoint=self.endpoint))
 
-        self.runner.run(run, self._done, self._failed)
+        self.runner.run(run, self._done, self._failed, on_progress=self._on_progress)
+
+    def _on_progress(self, value) -> None:
+        self._progress = value
+        self._show_progress()
 
     def pause(self) -> None:
         if self.cancel is not None:
@@ -117,7 +123,6 @@ class DownloadDialog(QDialog):
         self.bar.setFormat(f"{_size(done)} of {_size(total)}")
 
     def _done(self, path: str) -> None:
-        self.poll.stop()
         self._show_progress()
         self.status.setText(f"Downloaded and verified: {Path(path).name}")
         self.download_button.setEnabled(True)
@@ -125,7 +130,6 @@ class DownloadDialog(QDialog):
         self.downloaded.emit(path)
 
     def _failed(self, exc, tb) -> None:
-        self.poll.stop()
         self.status.setText(str(exc))
         self.download_button.setEnabled(True)
         self.download_button.setText("Resume")
