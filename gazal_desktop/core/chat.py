@@ -230,8 +230,45 @@ class ChatSession:
                 yield ContextNotice(used, n_ctx, 0,
                                     f"The context is nearly full ({used:,} of {n_ctx:,} tokens): "
                                     f"the reply can be at most {room:,} tokens.")
+        yield from self._consume(reply, self.backend.stream(msgs, sampling, cancel))
+
+    CONTINUABLE = ("partial", "cancelled", "interrupted")
+
+    def can_continue(self) -> tuple[bool, str]:
+        """Whether the latest reply can be continued, and if not, why (shown by the view)."""
+        if not self.messages or self.messages[-1].role != "assistant":
+            return False, ""
+        reply = self.messages[-1]
+        if reply.status not in self.CONTINUABLE or not (reply.reasoning or reply.content):
+            return False, ""
+        if self.backend is None:
+            return False, "Load a model to continue this reply."
+        if not getattr(self.backend, "supports_continue", False):
+            return False, "This server cannot continue a stopped reply; Regenerate writes a new one."
+        return True, ""
+
+    def continue_reply(self, cancel: CancelToken | None = None) -> Iterator[Event]:
+        """Go on with the latest reply where it stopped (length limit, Stop, a crash): the same
+        message grows, keeps its identity and is saved as it streams."""
+        ok, why = self.can_continue()
+        if not ok:
+            raise ValueError(why or "There is no stopped reply to continue")
+        self.cancel_prefill()
+        reply = self.messages[-1]
+        history = self._history()
+        history = history[:-1] if history and history[-1] is reply else history
+        msgs, dropped, used = self._fit(history)
+        before = reply.usage
+        reply.status, reply.error = "streaming", None
+        self._notify(reply)
+        yield from self._consume(reply, self.backend.stream(msgs, self.sampling, cancel,
+                                                            continue_from=(reply.reasoning, reply.content)),
+                                 earlier_usage=before)
+
+    def _consume(self, reply: ChatMessage, stream: Iterator[Event], earlier_usage: Usage | None = None) -> Iterator[Event]:
+        """Apply a backend's events to `reply` (saving as it grows) and pass them on."""
         pending = 0
-        for ev in self.backend.stream(msgs, sampling, cancel):
+        for ev in stream:
             if isinstance(ev, ReasoningDelta):
                 if ev.replaces_answer:
                     reply.reasoning, reply.content = reply.reasoning + reply.content, ""
@@ -241,6 +278,11 @@ class ChatSession:
                 reply.content += ev.text
                 pending += 1
             elif isinstance(ev, Usage):
+                if earlier_usage is not None:  # a continued reply: its tokens and time add up
+                    ev = Usage(ev.prompt_tokens, earlier_usage.completion_tokens + ev.completion_tokens,
+                               ev.cached_tokens, ev.ttft_s, ev.prompt_tps, ev.gen_tps,
+                               (earlier_usage.reasoning_s or 0) + (ev.reasoning_s or 0)
+                               if (earlier_usage.reasoning_s or ev.reasoning_s) else None)
                 reply.usage = ev
                 reply.reasoning_seconds = ev.reasoning_s
             elif isinstance(ev, Finished):

@@ -35,16 +35,18 @@ class ReasoningParser:
     States: "start" (nothing but whitespace yet), "reasoning", "answer".
     """
 
-    def __init__(self, in_reasoning: bool = False, clock=time.monotonic) -> None:
+    def __init__(self, in_reasoning: bool = False, clock=time.monotonic, in_answer: bool = False) -> None:
+        """`in_reasoning`: the prompt opened <think>; `in_answer`: a reply being continued
+        had already begun its answer (its text is not stripped or reinterpreted)."""
         self._clock = clock
         self._created = clock()
-        self.state = "reasoning" if in_reasoning else "start"
+        self.state = "answer" if in_answer else ("reasoning" if in_reasoning else "start")
         self._buf = ""
         self.reasoning = ""
         self.answer = ""
-        self.started_at: float | None = clock() if in_reasoning else None
-        self.ended_at: float | None = None
-        self._answer_started = False
+        self.started_at: float | None = clock() if (in_reasoning or in_answer) else None
+        self.ended_at: float | None = self.started_at if in_answer else None
+        self._answer_started = in_answer
         self.unclosed = False  # generation stopped before </think>
 
     # -- public -----------------------------------------------------------------------

@@ -53,10 +53,15 @@ class ScriptedBackend:
     def count_tokens(self, messages: list[Message]) -> int:
         return sum(len(m["content"]) // 4 + 4 for m in messages)
 
+    supports_continue = True
+
     def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None,
-               json_schema: dict | None = None) -> Iterator[Event]:
+               json_schema: dict | None = None, continue_from: tuple[str, str] | None = None) -> Iterator[Event]:
+        """With `continue_from=(reasoning, answer)`, the script's next reply is the continuation:
+        reasoning text while the stopped reply had no answer yet, answer text after."""
         cancel = cancel or CancelToken()
         self.calls.append(messages)
+        self.continued = continue_from
         self.schemas.append(json_schema)
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         prompt = self.count_tokens(messages)
@@ -65,6 +70,8 @@ class ScriptedBackend:
         if self.prompt_delay:
             time.sleep(self.prompt_delay)
         parser = ReasoningParser()
+        if continue_from is not None and any(continue_from):
+            parser = ReasoningParser(in_reasoning=not continue_from[1], in_answer=bool(continue_from[1]))
         n, first = 0, None
         reason = "stop"
         for piece in tokenize_for_replay(reply):

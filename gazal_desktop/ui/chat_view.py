@@ -171,6 +171,7 @@ class ChatView(QWidget):
             self._insert(session.messages[len(self._hidden):], at_top=False)
             QTimer.singleShot(0, self, self._scroll_to_end)
         self._update_earlier()
+        self._update_continue()
         if can_send:
             self.update_context()
         else:
@@ -208,6 +209,7 @@ class ChatView(QWidget):
         w = MessageWidget(m, first_answer=first)
         w.regenerate_requested.connect(lambda w=w: self.regenerate(w))
         w.edit_requested.connect(lambda w=w: self.edit(w))
+        w.continue_requested.connect(lambda w=w: self.continue_reply(w))
         if m.uid in self._unsaved:
             w.mark_unsaved(self._unsaved[m.uid])
         self.list_layout.insertWidget(self.list_layout.count() - 1 if at is None else at, w)
@@ -350,6 +352,33 @@ class ChatView(QWidget):
         session = self.session
         self._run(lambda cancel: session.regenerate(cancel), into=widget)
 
+    def continue_reply(self, widget: MessageWidget) -> None:
+        """Go on with a stopped reply: the same message grows in place."""
+        if self.generating or self.session is None or widget is not (self.message_widgets() or [None])[-1]:
+            return
+        ok, why = self.session.can_continue()
+        if not ok:
+            self.state.setText(why)
+            return
+        session = self.session
+        widget.show_version(len(widget.versions) - 1)
+        self._run(lambda cancel: session.continue_reply(cancel), continuing=widget)
+
+    def _update_continue(self) -> None:
+        """Offer Continue on the latest reply when it stopped early (hidden, with the reason,
+        where the backend cannot continue)."""
+        widgets = self.message_widgets()
+        for w in widgets:
+            w.continue_button.setVisible(False)
+        if self.session is None or not widgets or self.generating:
+            return
+        ok, why = self.session.can_continue()
+        last = widgets[-1]
+        if last.message.role == "assistant" and last.message is self.session.messages[-1]:
+            last.continue_button.setVisible(ok)
+            if why and last.message.status in self.session.CONTINUABLE:
+                last.status.setToolTip(why)
+
     def edit(self, widget: MessageWidget) -> None:
         """Put a message back in the composer; sending it replaces it and everything after it.
         Nothing changes until it is sent (Cancel edit leaves the discussion as it was)."""
@@ -366,11 +395,15 @@ class ChatView(QWidget):
             self.composer.clear()
         self.edit_bar.setVisible(False)
 
-    def _run(self, make, into: MessageWidget | None = None, added_user: bool = False) -> None:
+    def _run(self, make, into: MessageWidget | None = None, added_user: bool = False,
+             continuing: MessageWidget | None = None) -> None:
         self.cancel = CancelToken()
         cancel = self.cancel
         self._into = into
-        self._current = None
+        self._current = continuing  # a continued reply grows in its own widget
+        if continuing is not None:
+            continuing.continue_button.setVisible(False)
+            self._answer_dirty = True
         self._user_pending = added_user  # the session adds the learner's message: show it then
         self.frames = 0
         self.send_button.setText("Stop")
@@ -492,6 +525,7 @@ class ChatView(QWidget):
                             "error": "The model could not finish."}.get(reason, "") +
                            (f"  ({elapsed:.1f} s)" if reason != "error" else ""))
         self.update_context()
+        self._update_continue()
         self.generation_finished.emit(reason)
         if reply is not None:
             self.message_saved.emit(reply)

@@ -74,6 +74,7 @@ class ReasoningPanel(QFrame):
 class MessageWidget(QFrame):
     regenerate_requested = Signal()
     edit_requested = Signal()
+    continue_requested = Signal()
 
     def __init__(self, message: ChatMessage, first_answer: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,6 +114,12 @@ class MessageWidget(QFrame):
             self.action_button.setText("Edit")
             self.action_button.clicked.connect(self.edit_requested)
         head.addWidget(self.action_button)
+        self.continue_button = QToolButton()
+        self.continue_button.setText("Continue")
+        self.continue_button.setToolTip("Go on from where this reply stopped")
+        self.continue_button.clicked.connect(self.continue_requested)
+        self.continue_button.setVisible(False)
+        head.addWidget(self.continue_button)
         layout.addLayout(head)
         self.reasoning = ReasoningPanel(self)
         self.reasoning.setVisible(False)

@@ -7,7 +7,7 @@ import pytest
 from gazal_desktop.core.backends.local import LocalBackend, LocalSettings
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.chat import ChatMessage, ChatSession
-from gazal_desktop.core.events import AnswerDelta, ContextNotice, ReasoningDelta
+from gazal_desktop.core.events import AnswerDelta, ContextNotice, PromptStarted, ReasoningDelta
 from gazal_desktop.core.sampling import Sampling
 from testenv import THREADS
 
@@ -135,3 +135,45 @@ def test_follow_up_reads_only_the_new_message(tiny_gguf):
         assert list(chat.send("Follow-up?"))[-1].reason in ("length", "stop")
     finally:
         backend.close()
+
+
+def test_continue_goes_on_from_where_a_reply_stopped(small_ctx):
+    """A reply stopped at the length limit grows in place: same message, same uid, the text
+    written so far kept as the start, the tokens added up; it is saved as it grows."""
+    saved = []
+    for seed in range(1, 30):  # a random model may end on its own before the limit: next seed
+        chat = ChatSession(small_ctx, VIGNETTE, Sampling(max_tokens=6, seed=seed),
+                           on_update=lambda m: saved.append((m.uid, m.status)))
+        list(chat.send("What is the diagnosis?"))
+        if chat.messages[-1].status == "partial":
+            break
+    reply = chat.messages[-1]
+    assert reply.status == "partial" and chat.can_continue() == (True, "")
+    uid, before_text, before_tokens = reply.uid, reply.reasoning + reply.content, reply.usage.completion_tokens
+    chat.sampling = Sampling(max_tokens=6, seed=seed)
+    events = list(chat.continue_reply())
+    started = next(e for e in events if isinstance(e, PromptStarted))
+    assert chat.messages[-1] is reply and reply.uid == uid and len(chat.messages) == 2
+    assert (reply.reasoning + reply.content).startswith(before_text.rstrip())
+    assert reply.usage.completion_tokens > before_tokens
+    assert reply.status in ("partial", "complete") and started.prompt_tokens > 0
+    assert saved[-1] == (uid, reply.status)
+    assert len({u for u, _ in saved if u == uid}) == 1  # one row, updated
+
+
+def test_continue_is_refused_with_a_reason_where_it_cannot_work(small_ctx):
+    from gazal_desktop.core.scripted import ScriptedBackend
+
+    chat = ChatSession(small_ctx, VIGNETTE)
+    chat.messages = [ChatMessage("user", "Diagnosis?"), ChatMessage("assistant", "Pyelo", status="complete")]
+    assert chat.can_continue() == (False, "")  # a complete reply has nothing to continue
+    chat.messages[-1].status = "cancelled"
+    chat.backend = None
+    assert chat.can_continue() == (False, "Load a model to continue this reply.")
+
+    class NoContinue(ScriptedBackend):
+        supports_continue = False
+
+    chat.backend = NoContinue()
+    ok, why = chat.can_continue()
+    assert not ok and "cannot continue" in why

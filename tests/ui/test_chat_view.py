@@ -216,3 +216,24 @@ def test_nothing_is_loaded_for_an_image_in_an_answer(view, qtbot, source):
     view.set_session(_session(), f'<img src="{source}"> A vignette with markup')
     assert view.vignette.textFormat() == Qt.TextFormat.PlainText
     assert view.vignette.text().startswith("<img")
+
+
+def test_continue_grows_a_stopped_reply_in_place(view, qtbot):
+    # 13 pieces of 4 characters stop the first reply after "Acute py"; the script's next reply
+    # is the continuation.
+    session = ChatSession(ScriptedBackend(["<think>Step 1: fever and flank pain.</think>Acute pyelone",
+                                           "elonephritis: start ceftriaxone."]), VIGNETTE, Sampling(max_tokens=13))
+    view.set_session(session, VIGNETTE)
+    view.send("Diagnosis?")
+    qtbot.waitUntil(lambda: not view.generating, timeout=5000)
+    reply = view.message_widgets()[1]
+    assert reply.message.status == "partial" and reply.status.text() == "stopped at the length limit"
+    assert reply.continue_button.isVisible() and not view.message_widgets()[0].continue_button.isVisible()
+    uid = reply.message.uid
+    session.sampling = Sampling(max_tokens=4096)
+    with qtbot.waitSignal(view.generation_finished, timeout=5000):
+        reply.continue_button.click()
+    assert len(view.message_widgets()) == 2 and view.message_widgets()[1] is reply and len(reply.versions) == 1
+    assert reply.message.uid == uid and reply.message.content == "Acute pyelonephritis: start ceftriaxone."
+    assert reply.message.status == "complete" and not reply.continue_button.isVisible()
+    assert "ceftriaxone" in reply.answer.toPlainText() and reply.status.text() == ""

@@ -32,8 +32,11 @@ class Backend(Protocol):
     def count_tokens(self, messages: list[Message]) -> int:
         """Tokens of the rendered prompt (template and generation prompt included)."""
 
+    # Whether a stopped reply can be continued (stream(..., continue_from=(reasoning, answer))).
+    supports_continue: bool
+
     def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None,
-               json_schema: dict | None = None) -> Iterator[Event]:
+               json_schema: dict | None = None, continue_from: tuple[str, str] | None = None) -> Iterator[Event]:
         """Yield PromptStarted, Reasoning/AnswerDelta..., Usage, then exactly one Finished.
 
         With `json_schema`, the answer is constrained to JSON that the schema accepts (llama.cpp

@@ -267,18 +267,22 @@ class LocalBackend:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     # -- generation ---------------------------------------------------------------------
+    supports_continue = True
+
     def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None,
-               json_schema: dict | None = None) -> Iterator[Event]:
+               json_schema: dict | None = None, continue_from: tuple[str, str] | None = None) -> Iterator[Event]:
+        """`continue_from=(reasoning, answer)`: go on with a reply that stopped (length limit,
+        Stop, a crash): it is put back after the generation prompt, and only new text streams."""
         cancel = cancel or CancelToken()
         with self._lock:
             self._abort.cancel = cancel
             try:
-                yield from self._stream(messages, sampling.validated(), cancel, json_schema)
+                yield from self._stream(messages, sampling.validated(), cancel, json_schema, continue_from)
             finally:
                 self._abort.cancel = None
 
     def _stream(self, messages: list[Message], s: Sampling, cancel: CancelToken,
-                json_schema: dict | None = None) -> Iterator[Event]:
+                json_schema: dict | None = None, continue_from: tuple[str, str] | None = None) -> Iterator[Event]:
         llm = self.llm
         grammar = None
         if json_schema is not None:
@@ -291,6 +295,19 @@ class LocalBackend:
                 yield Finished("error", f"The answer format could not be turned into a grammar: {exc}")
                 return
         prompt = self.render(messages)
+        opened = grammar is None and prompt_opens_reasoning(prompt)
+        parser_args = dict(in_reasoning=opened)
+        if continue_from is not None and any(continue_from):
+            reasoning, answer = continue_from
+            prefix = ""
+            if reasoning:
+                prefix = ("" if opened else "<think>\n") + reasoning
+                if answer:
+                    prefix += "\n</think>\n\n" + answer
+            else:
+                prefix = ("</think>\n\n" if opened else "") + answer
+            prompt += prefix
+            parser_args = dict(in_reasoning=not answer, in_answer=bool(answer))
         tokens = self.tokenize_prompt(prompt)
         n_ctx = llm.n_ctx()
         if len(tokens) >= n_ctx:
@@ -307,7 +324,7 @@ class LocalBackend:
         t_prompt = time.perf_counter() - t0
         if s.seed is not None:
             llm.set_seed(s.seed)
-        parser = ReasoningParser(in_reasoning=grammar is None and prompt_opens_reasoning(prompt))
+        parser = ReasoningParser(**parser_args)  # after the prompt: "Reasoned for" counts generation
         decoder = _GrammarDecoder() if grammar is not None else codecs.getincrementaldecoder("utf-8")(errors="replace")
         n_gen, t_first, reason = 0, None, "length"
         gen = llm.generate(

@@ -117,8 +117,12 @@ class OpenAIBackend:
         return self.count_text(text) + 4 * len(messages) + 4  # chat-template markers
 
     # -- streaming ----------------------------------------------------------------------
+    # Servers differ in whether a partial assistant message is continued or answered anew,
+    # so Continue is offered only on the local backend (the chat view says so).
+    supports_continue = False
+
     def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None,
-               json_schema: dict | None = None) -> Iterator[Event]:
+               json_schema: dict | None = None, continue_from: tuple[str, str] | None = None) -> Iterator[Event]:
         """Stream a reply. With `json_schema` the server constrains the reply to it: the OpenAI
         `json_schema` response format (vLLM, llama-server) and, for servers that refuse that
         (llama-cpp-python's), `json_object` with the schema attached."""
