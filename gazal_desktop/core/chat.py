@@ -13,7 +13,9 @@ from typing import Callable, Iterator, Literal
 
 from gazal_desktop.core.backends.base import Backend, Message
 from gazal_desktop.core.cancel import CancelToken
-from gazal_desktop.core.events import AnswerDelta, ContextNotice, Event, Finished, ReasoningDelta, Usage
+from gazal_desktop.core.events import (
+    AnswerDelta, ContextNotice, Event, Finished, ReasoningClosed, ReasoningDelta, Usage,
+)
 from gazal_desktop.core.reasoning import Step, split_steps
 from gazal_desktop.core.sampling import Sampling
 
@@ -53,6 +55,7 @@ class ChatMessage:
     error: str | None = None
     reasoning_seconds: float | None = None
     prompt_tokens_at_start: int | None = None
+    notice: str | None = None  # what the backend did to the reply, e.g. "Reasoning was cut at 4,096 tokens"
     uid: str = field(default_factory=new_uid)  # stable identity: the saved row is found by it
     replaces: str | None = None  # uid of the earlier version this reply replaces (Regenerate)
 
@@ -120,7 +123,7 @@ class ChatSession:
         """(messages, exchanges left out, prompt tokens) for the largest history that fits."""
         history = self._history() if history is None else history
         n_ctx = self.backend.n_ctx
-        reserve = min(self.sampling.max_tokens, n_ctx // 2)
+        reserve = min(self.reply_budget, n_ctx // 2)
         dropped = 0
         while True:
             msgs = [self._system()] + [self._as_message(m) for m in history]
@@ -139,6 +142,11 @@ class ChatSession:
         """Reading a discussion needs no model; sending does."""
         return self.backend is not None
 
+    @property
+    def reply_budget(self) -> int:
+        """Tokens a reply may take: the answer's budget, plus reasoning's when it has its own."""
+        return self.sampling.max_tokens + (self.sampling.reasoning_budget or 0)
+
     def context_status(self, draft: str = "") -> ContextStatus:
         if self.backend is None:
             raise RuntimeError("No model is loaded")
@@ -146,7 +154,7 @@ class ChatSession:
         if draft:
             history = history + [ChatMessage("user", draft)]
         msgs = [self._system()] + [self._as_message(m) for m in history]
-        return ContextStatus(self.backend.count_tokens(msgs), self.backend.n_ctx, self.sampling.max_tokens)
+        return ContextStatus(self.backend.count_tokens(msgs), self.backend.n_ctx, self.reply_budget)
 
     # -- conversation -------------------------------------------------------------------
     def send(self, text: str, cancel: CancelToken | None = None) -> Iterator[Event]:
@@ -224,8 +232,9 @@ class ChatSession:
             yield Finished("error", reply.error)
             self._notify(reply)
             return
-        if room < sampling.max_tokens:
-            sampling = Sampling(**{**sampling.__dict__, "max_tokens": room})
+        if room < self.reply_budget:
+            if sampling.reasoning_budget is None:  # (with a budget, the backend stops at the context's end)
+                sampling = Sampling(**{**sampling.__dict__, "max_tokens": room})
             if not dropped:
                 yield ContextNotice(used, n_ctx, 0,
                                     f"The context is nearly full ({used:,} of {n_ctx:,} tokens): "
@@ -285,6 +294,8 @@ class ChatSession:
                                if (earlier_usage.reasoning_s or ev.reasoning_s) else None)
                 reply.usage = ev
                 reply.reasoning_seconds = ev.reasoning_s
+            elif isinstance(ev, ReasoningClosed):
+                reply.notice = ev.message
             elif isinstance(ev, Finished):
                 reply.status = STATUS_FOR_FINISH[ev.reason]
                 reply.error = ev.error

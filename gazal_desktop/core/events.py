@@ -51,9 +51,19 @@ class ContextNotice:
 
 
 @dataclass(frozen=True)
+class ReasoningClosed:
+    """The backend ended the model's reasoning for it (budget reached, or a loop) and the
+    answer follows on its own budget."""
+
+    tokens: int  # reasoning tokens when it was closed
+    why: str  # "budget" | "loop"
+    message: str  # in words, for the message: "Reasoning was cut at 4,096 tokens (its budget)."
+
+
+@dataclass(frozen=True)
 class Finished:
     reason: FinishReason
     error: str | None = None
 
 
-Event = Union[PromptStarted, ReasoningDelta, AnswerDelta, Usage, ContextNotice, Finished]
+Event = Union[PromptStarted, ReasoningDelta, AnswerDelta, Usage, ContextNotice, ReasoningClosed, Finished]

@@ -22,6 +22,10 @@ class Sampling:
     repeat_penalty: float = 1.0
     max_tokens: int = 2048
     seed: int | None = None
+    # Tokens the model may spend reasoning before its <think> is closed for it (the local
+    # backend appends Qwen's closing sentence and </think>). With a budget, max_tokens counts
+    # the answer alone; None: one max_tokens for reasoning and answer together.
+    reasoning_budget: int | None = None
 
     def validated(self) -> "Sampling":
         problems = []
@@ -35,6 +39,8 @@ class Sampling:
             problems.append("min_p must be in [0, 1)")
         if self.max_tokens < 1:
             problems.append("max_tokens must be at least 1")
+        if self.reasoning_budget is not None and self.reasoning_budget < 1:
+            problems.append("reasoning_budget must be at least 1 (or None: no separate budget)")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -48,10 +54,12 @@ class Sampling:
 MODEL_CARD = "Gazal-R1 model card"
 
 BUILTIN_PRESETS: dict[str, Sampling] = {
-    MODEL_CARD: Sampling(),
-    "Focused (lower temperature)": Sampling(temperature=0.3, top_p=0.8, top_k=20),
-    "Deterministic (greedy)": Sampling(temperature=0.0, top_p=1.0, top_k=1, seed=0),
-    "Short answers": Sampling(max_tokens=768),
+    # The model card's sampling; reasoning gets its own budget so the answer always arrives.
+    MODEL_CARD: Sampling(reasoning_budget=4096),
+    "Focused (lower temperature)": Sampling(temperature=0.3, top_p=0.8, top_k=20, reasoning_budget=4096),
+    "Deterministic (greedy)": Sampling(temperature=0.0, top_p=1.0, top_k=1, seed=0, reasoning_budget=4096),
+    "Short (model card: 2,048 tokens in all)": Sampling(),
+    "Short answers": Sampling(max_tokens=768, reasoning_budget=1024),
 }
 
 

@@ -99,6 +99,8 @@ def stats_of(message: ChatMessage) -> dict:
         d["error"] = message.error
     if message.reasoning_seconds is not None:
         d["reasoning_s"] = message.reasoning_seconds
+    if message.notice:
+        d["notice"] = message.notice
     return d
 
 
@@ -109,7 +111,7 @@ def to_chat_message(m: StoredMessage, uid_of: dict[int, str]) -> ChatMessage:
         usage = Usage(**{k: v for k, v in stats.items() if k in _USAGE_FIELDS})
     return ChatMessage(
         m.role, m.content, m.reasoning, m.status, usage=usage, error=stats.get("error"),
-        reasoning_seconds=stats.get("reasoning_s"), uid=m.uid,
+        reasoning_seconds=stats.get("reasoning_s"), notice=stats.get("notice"), uid=m.uid,
         replaces=uid_of.get(m.replaces_id) if m.replaces_id is not None else None,
     )
 

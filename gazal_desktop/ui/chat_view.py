@@ -16,7 +16,10 @@ from PySide6.QtWidgets import (
 
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.chat import ChatMessage, ChatSession
-from gazal_desktop.core.events import AnswerDelta, ContextNotice, Finished, PromptStarted, ReasoningDelta
+from gazal_desktop.core.reasoning import split_steps
+from gazal_desktop.core.events import (
+    AnswerDelta, ContextNotice, Finished, PromptStarted, ReasoningClosed, ReasoningDelta,
+)
 from gazal_desktop.safety import emergency_signals, phi_spans
 from gazal_desktop.ui.discussions import DiscussionBar
 from gazal_desktop.ui.gate import Banner, EmergencyDialog, PhiDialog
@@ -88,6 +91,7 @@ class ChatView(QWidget):
         self.list_layout.addStretch(1)
         self._hidden: list[ChatMessage] = []  # older messages of an opened discussion, not yet shown
         self._unsaved: dict[str, str] = {}  # uid -> why its save failed
+        self._thinking_since: QElapsedTimer | None = None
         self.scroll.setWidget(self.list_widget)
         layout.addWidget(self.scroll, 1)
         meter = QHBoxLayout()
@@ -401,6 +405,7 @@ class ChatView(QWidget):
         cancel = self.cancel
         self._into = into
         self._current = continuing  # a continued reply grows in its own widget
+        self._thinking_since: QElapsedTimer | None = None
         if continuing is not None:
             continuing.continue_button.setVisible(False)
             self._answer_dirty = True
@@ -468,6 +473,9 @@ class ChatView(QWidget):
         if isinstance(ev, PromptStarted):
             self.state.setText(f"Processing prompt… ({ev.prompt_tokens - ev.cached_tokens} new tokens)")
         elif isinstance(ev, ReasoningDelta):
+            if self._thinking_since is None:
+                self._thinking_since = QElapsedTimer()
+                self._thinking_since.start()
             w = self._ensure_widget()
             if ev.replaces_answer and w is not None:
                 w.reasoning.set_text(self._reply().reasoning)
@@ -481,7 +489,7 @@ class ChatView(QWidget):
                 w.reasoning.toggle.setChecked(False)  # collapse when the answer begins
             self._answer_dirty = True
             self.state.setText("Answering…")
-        elif isinstance(ev, ContextNotice):
+        elif isinstance(ev, (ContextNotice, ReasoningClosed)):
             self.state.setText(ev.message)
         elif isinstance(ev, Finished):
             self._finished_reason = ev.reason
@@ -498,6 +506,12 @@ class ChatView(QWidget):
             return
         self.frames += 1
         self._flush_reasoning(w)
+        reply = self._reply()
+        if self._thinking_since is not None and reply is not None and not reply.content:
+            # Live while the model thinks: "Thinking… 12 s · 4 steps"
+            n = len(split_steps(reply.reasoning))
+            w.reasoning.set_header(f"Thinking… {self._thinking_since.elapsed() / 1000:.0f} s · "
+                                   f"{n} step{'s' if n != 1 else ''}")
         if self._answer_dirty:
             self._answer_dirty = False
             reply = self._reply()

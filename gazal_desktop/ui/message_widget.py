@@ -156,7 +156,10 @@ class MessageWidget(QFrame):
         else:
             self.reasoning.setVisible(m.status == "streaming")
         self.answer.set_markdown(m.content)
-        self.status.setText(STATUS_WORDS.get(m.status, m.status))
+        words = STATUS_WORDS.get(m.status, m.status)
+        if m.notice:  # e.g. reasoning cut at its budget: said on the message, kept on reopening
+            words = f"{words} · {m.notice}" if words else m.notice
+        self.status.setText(words)
         if m.error:
             self.status.setText(f"error: {m.error}")
         self.setToolTip(self.stats_text(m))

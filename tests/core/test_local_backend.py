@@ -191,3 +191,71 @@ def test_stop_aborts_a_long_prompt_batch_midway(models):
         assert list(b.stream(msgs[:1], Sampling(max_tokens=2)))[-1].reason in ("length", "stop")
     finally:
         b.close()
+
+
+def _forcing(sequence):
+    """A logits processor that makes the model write `sequence(i)` as its i-th token: the
+    same tokens on any machine, whatever the random weights compute."""
+    import numpy as np
+    from llama_cpp import LogitsProcessorList
+
+    calls = [0]
+
+    def force(input_ids, scores):
+        out = np.full_like(scores, -np.inf)
+        out[sequence(calls[0])] = 0.0
+        calls[0] += 1
+        return out
+
+    return LogitsProcessorList([force])
+
+
+def test_a_reasoning_budget_closes_reasoning_at_exactly_n_tokens_and_an_answer_follows(tiny_gguf):
+    from gazal_desktop.core.backends.local import FORCED_CLOSE
+    from gazal_desktop.core.events import ReasoningClosed
+
+    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=1024, n_threads=THREADS))
+    try:
+        b.logits_processor = _forcing(lambda i: 32 + (i * 7) % 90)  # printable bytes, never </think> or EOS
+        msgs = [{"role": "user", "content": "Diagnosis?"}]
+        events = list(b.stream(msgs, Sampling(max_tokens=10, reasoning_budget=40, seed=1)))
+        closed = [e for e in events if isinstance(e, ReasoningClosed)]
+        assert len(closed) == 1 and closed[0].tokens == 40 and closed[0].why == "budget"
+        assert "cut at 40 tokens" in closed[0].message
+        reasoning = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+        answer = "".join(e.text for e in events if isinstance(e, AnswerDelta))
+        assert reasoning.rstrip().endswith(FORCED_CLOSE.split("</think>")[0].strip()) and answer
+        usage = next(e for e in events if isinstance(e, Usage))
+        assert usage.completion_tokens == 50  # 40 reasoning + 10 answer (the closing words are not counted)
+        assert events[-1].reason == "length"  # the answer used its own budget
+    finally:
+        b.close()
+
+
+def test_a_reasoning_loop_is_detected_and_closed(tiny_gguf):
+    from gazal_desktop.core.events import ReasoningClosed
+
+    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=1024, n_threads=THREADS))
+    try:
+        b.logits_processor = _forcing(lambda i: 65 + i % 5)  # "ABCDEABCDE…": thinking in circles
+        events = list(b.stream([{"role": "user", "content": "Why?"}], Sampling(max_tokens=80, seed=1)))
+        closed = [e for e in events if isinstance(e, ReasoningClosed)]
+        assert len(closed) == 1 and closed[0].why == "loop" and closed[0].tokens < 80
+        assert "going in circles" in closed[0].message
+        assert any(isinstance(e, AnswerDelta) for e in events)  # the answer arrives after all
+    finally:
+        b.close()
+
+
+def test_without_a_budget_one_limit_covers_reasoning_and_answer(tiny_gguf):
+    from gazal_desktop.core.events import ReasoningClosed
+
+    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=1024, n_threads=THREADS))
+    try:
+        b.logits_processor = _forcing(lambda i: 32 + (i * 7) % 90)
+        events = list(b.stream([{"role": "user", "content": "Why?"}], Sampling(max_tokens=30, seed=1)))
+        assert not any(isinstance(e, ReasoningClosed) for e in events)
+        assert next(e for e in events if isinstance(e, Usage)).completion_tokens == 30
+        assert not any(isinstance(e, AnswerDelta) for e in events)  # cut mid-reasoning: what the budget fixes
+    finally:
+        b.close()

@@ -23,7 +23,9 @@ def test_presets_are_saved_edited_and_reset(tmp_path):
     assert again.get("Exam drill").max_tokens == 512
     assert again.get(MODEL_CARD).temperature == 0.6 and again.is_modified(MODEL_CARD)
     again.delete(MODEL_CARD)  # back to the model card's values
-    assert PresetStore(path).get(MODEL_CARD) == Sampling()
+    assert PresetStore(path).get(MODEL_CARD) == BUILTIN_PRESETS[MODEL_CARD]
+    card = BUILTIN_PRESETS[MODEL_CARD]
+    assert (card.temperature, card.top_p, card.top_k, card.max_tokens, card.reasoning_budget) == (0.7, 0.8, 20, 2048, 4096)
     assert "Exam drill" in PresetStore(path).names()
 
 

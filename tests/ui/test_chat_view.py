@@ -239,3 +239,34 @@ def test_continue_grows_a_stopped_reply_in_place(view, qtbot):
     assert reply.message.uid == uid and reply.message.content == "Acute pyelonephritis: start ceftriaxone."
     assert reply.message.status == "complete" and reply.continue_button.isHidden()
     assert "ceftriaxone" in reply.answer.toPlainText() and reply.status.text() == ""
+
+
+def test_thinking_state_is_live_and_a_cut_is_said_on_the_message(view, qtbot):
+    from gazal_desktop.core.events import ReasoningClosed
+
+    class Budgeted(ScriptedBackend):
+        """Replays a reply, announcing that its reasoning was closed at its budget."""
+
+        def stream(self, messages, sampling, cancel=None, json_schema=None, continue_from=None):
+            for ev in super().stream(messages, sampling, cancel, json_schema, continue_from):
+                if isinstance(ev, AnswerDeltaType) and not getattr(self, "_said", False):
+                    self._said = True
+                    yield ReasoningClosed(12, "budget", "Reasoning was cut at 12 tokens (its budget).")
+                yield ev
+
+    from gazal_desktop.core.events import AnswerDelta as AnswerDeltaType
+
+    reply_text = "<think>" + "".join(f"Step {i}: a finding to weigh.\n" for i in range(1, 6)) + "</think>Answer."
+    view.set_session(ChatSession(Budgeted([reply_text], delay=0.01), VIGNETTE, Sampling()), VIGNETTE)
+    headers = set()
+    probe = QTimer()
+    probe.timeout.connect(lambda: headers.add(view.message_widgets()[-1].reasoning.toggle.text())
+                          if len(view.message_widgets()) == 2 else None)
+    probe.start(5)
+    view.send("Diagnosis?")
+    qtbot.waitUntil(lambda: not view.generating, timeout=10000)
+    probe.stop()
+    assert any(h.startswith("Thinking… ") and " · " in h and "step" in h for h in headers), headers
+    reply = view.message_widgets()[1]
+    assert reply.reasoning.toggle.text().startswith("Reasoned for") and "5 steps" in reply.reasoning.toggle.text()
+    assert "Reasoning was cut at 12 tokens" in reply.status.text() and reply.message.notice

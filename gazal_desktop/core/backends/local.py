@@ -27,11 +27,31 @@ from gazal_convert.llamalog import LlamaLog, load_llama
 
 from gazal_desktop.core.backends.base import BackendError, Message
 from gazal_desktop.core.cancel import CancelToken
-from gazal_desktop.core.events import Event, Finished, PromptStarted, Usage
+from gazal_desktop.core.events import Event, Finished, PromptStarted, ReasoningClosed, Usage
 from gazal_desktop.core.reasoning import ReasoningParser, prompt_opens_reasoning
 from gazal_desktop.core.sampling import Sampling
 
 KV_TYPES = {"f16": 1, "q8_0": 8, "f32": 0}  # ggml type ids
+# Qwen's documented way to end thinking early (read into the cache, then the answer follows).
+FORCED_CLOSE = "\n\nConsidering the limited time, I have to give the answer now.\n</think>\n\n"
+
+
+class LoopGuard:
+    """Says when reasoning repeats itself: the same run of `window` tokens for the
+    `times`-th time. A model thinking in circles writes the same passage again and again."""
+
+    def __init__(self, window: int = 24, times: int = 3) -> None:
+        self.window, self.times = window, times
+        self._recent: list[int] = []
+        self._seen: dict[tuple[int, ...], int] = {}
+
+    def add(self, token: int) -> bool:
+        self._recent.append(token)
+        if len(self._recent) < self.window:
+            return False
+        key = tuple(self._recent[-self.window:])
+        self._seen[key] = self._seen.get(key, 0) + 1
+        return self._seen[key] >= self.times
 _LOAD_LOCK = threading.Lock()
 
 
@@ -203,6 +223,9 @@ class LocalBackend:
         self._vocab = model.vocab
         self._is_eog = lambda t: bool(llama_cpp.llama_vocab_is_eog(self._vocab, t))
         self._piece_buf = ctypes.create_string_buffer(256)
+        # Extra llama-cpp-python logits processors applied while generating (the tests use one
+        # to force a token sequence, so a random-weight model behaves the same on any machine).
+        self.logits_processor = None
         self._to_piece = llama_cpp.llama_token_to_piece
 
     def _piece(self, token: int) -> bytes:
@@ -326,27 +349,64 @@ class LocalBackend:
             llm.set_seed(s.seed)
         parser = ReasoningParser(**parser_args)  # after the prompt: "Reasoned for" counts generation
         decoder = _GrammarDecoder() if grammar is not None else codecs.getincrementaldecoder("utf-8")(errors="replace")
-        n_gen, t_first, reason = 0, None, "length"
-        gen = llm.generate(
-            tokens, top_k=s.top_k, top_p=s.top_p, min_p=s.min_p, temp=s.temperature,
-            repeat_penalty=s.repeat_penalty, grammar=grammar,
-        )
+        budget = s.reasoning_budget if grammar is None else None
+        room = n_ctx - len(tokens)
+        if budget is not None:
+            max_new = room  # the answer has its own budget, s.max_tokens, counted below
+        guard = LoopGuard() if grammar is None else None
+        ids = list(tokens)
+        n_gen, n_reason, n_answer, t_first, reason = 0, 0, 0, None, "length"
+
+        def start(from_ids):
+            return llm.generate(from_ids, top_k=s.top_k, top_p=s.top_p, min_p=s.min_p, temp=s.temperature,
+                                repeat_penalty=s.repeat_penalty, grammar=grammar,
+                                logits_processor=self.logits_processor)
+
+        gen = start(ids)
         try:
-            for tok in gen:
-                if t_first is None:
-                    t_first = time.perf_counter()
-                if self._is_eog(tok):
-                    reason = "stop"
+            while True:
+                closing = None
+                for tok in gen:
+                    if t_first is None:
+                        t_first = time.perf_counter()
+                    if self._is_eog(tok):
+                        reason = "stop"
+                        break
+                    n_gen += 1
+                    ids.append(tok)
+                    text = decoder.decode(self._piece(tok))
+                    if text:
+                        yield from parser.feed(text)
+                    thinking = parser.state == "reasoning"
+                    if thinking:
+                        n_reason += 1
+                    elif parser.state == "answer":
+                        n_answer += 1
+                    if cancel.cancelled:
+                        reason = "cancelled"
+                        break
+                    if thinking and budget is not None and n_reason >= budget:
+                        closing = ("budget", f"Reasoning was cut at {n_reason:,} tokens (its budget); "
+                                             "the answer follows on its own budget.")
+                        break
+                    if thinking and guard is not None and guard.add(tok):
+                        closing = ("loop", f"Reasoning was going in circles (the same passage repeated), so it "
+                                           f"was closed after {n_reason:,} tokens; the answer follows.")
+                        break
+                    if n_gen >= max_new or (budget is not None and n_answer >= s.max_tokens):
+                        break
+                if closing is None:
                     break
-                n_gen += 1
-                text = decoder.decode(self._piece(tok))
-                if text:
-                    yield from parser.feed(text)
-                if cancel.cancelled:
-                    reason = "cancelled"
-                    break
-                if n_gen >= max_new:
-                    break
+                # Qwen's way to end thinking early: a closing sentence and </think>, read into the
+                # KV cache as if the model had written them; the answer then runs on its own.
+                gen.close()
+                forced = llm.tokenize(FORCED_CLOSE.encode("utf-8"), add_bos=False, special=True)
+                if n_gen + len(forced) >= room:
+                    break  # no room left for an answer: stopped at the length limit
+                yield from parser.feed(decoder.decode(b"", final=True) + FORCED_CLOSE)
+                yield ReasoningClosed(n_reason, *closing)
+                ids += forced
+                gen = start(ids)
         except Exception as exc:  # an aborted decode (Stop), or llama.cpp running out of memory
             yield from parser.feed(decoder.decode(b"", final=True))
             yield from parser.finish()
