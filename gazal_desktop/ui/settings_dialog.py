@@ -51,8 +51,13 @@ class SettingsDialog(QDialog):
         self.top_p = QDoubleSpinBox(decimals=2, minimum=0.01, maximum=1.0, singleStep=0.05)
         self.top_k = QSpinBox(minimum=0, maximum=1000)
         self.max_tokens = QSpinBox(minimum=16, maximum=32768, singleStep=256)
+        self.max_tokens.setToolTip("With a reasoning budget: the answer's tokens. Without: reasoning and answer together.")
+        self.reasoning_budget = QSpinBox(minimum=0, maximum=131072, singleStep=512)
+        self.reasoning_budget.setSpecialValueText("None: one limit for reasoning and answer")
+        self.reasoning_budget.setToolTip("When the model has reasoned this many tokens its reasoning is closed for it "
+                                         "and the answer follows on its own budget (local models).")
         for label, w in (("Temperature", self.temperature), ("Top-p", self.top_p), ("Top-k", self.top_k),
-                         ("Max new tokens", self.max_tokens)):
+                         ("Reasoning budget (tokens)", self.reasoning_budget), ("Answer tokens", self.max_tokens)):
             form.addRow(label, w)
         self.n_ctx = QSpinBox(minimum=512, maximum=131072, singleStep=1024)
         self.n_ctx.setValue(settings.n_ctx)
@@ -96,12 +101,14 @@ class SettingsDialog(QDialog):
         self.top_p.setValue(s.top_p)
         self.top_k.setValue(s.top_k)
         self.max_tokens.setValue(s.max_tokens)
+        self.reasoning_budget.setValue(s.reasoning_budget or 0)
         self.reset.setText("Reset to default" if name in BUILTIN_PRESETS else "Delete")
 
     def sampling(self) -> Sampling:
         base = self.presets.get(self.preset.currentText())
         return replace(base, temperature=self.temperature.value(), top_p=self.top_p.value(), top_k=self.top_k.value(),
-                       max_tokens=self.max_tokens.value()).validated()
+                       max_tokens=self.max_tokens.value(),
+                       reasoning_budget=self.reasoning_budget.value() or None).validated()
 
     def _save_as(self) -> None:
         name, ok = QInputDialog.getText(self, "Save preset", "Name:", text=self.preset.currentText())

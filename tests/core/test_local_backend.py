@@ -259,3 +259,24 @@ def test_without_a_budget_one_limit_covers_reasoning_and_answer(tiny_gguf):
         assert not any(isinstance(e, AnswerDelta) for e in events)  # cut mid-reasoning: what the budget fixes
     finally:
         b.close()
+
+
+def test_text_is_nfc_normalized_before_tokenizing_as_the_hf_tokenizer_does(models, tiny_gguf):
+    import unicodedata
+
+    from tokenizers import Tokenizer
+
+    from conftest import TINY
+
+    hf = Tokenizer.from_file(str(models.checkpoint(TINY) / "tokenizer.json"))
+    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=256, n_threads=THREADS))
+    try:
+        composed = "Fièvre, céphalée et raideur de la nuque: méningite? Naïve T cells, Ångström."
+        decomposed = unicodedata.normalize("NFD", composed)
+        assert decomposed != composed
+        ids = b.tokenize_prompt(decomposed)
+        assert ids == b.tokenize_prompt(composed)  # pasted decomposed text is read as typed
+        assert ids == hf.encode(decomposed, add_special_tokens=False).ids
+        assert b.count_text(decomposed) == b.count_text(composed)
+    finally:
+        b.close()

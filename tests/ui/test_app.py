@@ -159,6 +159,10 @@ def test_settings_edit_presets_and_persist(window, qtbot):
     qtbot.addWidget(dlg)
     assert dlg.preset.itemText(0) == "Gazal-R1 model card"
     assert (dlg.temperature.value(), dlg.top_p.value(), dlg.top_k.value(), dlg.max_tokens.value()) == (0.7, 0.8, 20, 2048)
+    assert dlg.reasoning_budget.value() == 4096  # reasoning has its own budget: the answer always arrives
+    dlg.preset.setCurrentText("Short (model card: 2,048 tokens in all)")
+    assert dlg.reasoning_budget.value() == 0 and dlg.sampling().reasoning_budget is None
+    dlg.preset.setCurrentText("Gazal-R1 model card")
     dlg.temperature.setValue(0.3)
     dlg.n_ctx.setValue(16384)
     dlg.theme.setCurrentIndex(dlg.theme.findData("dark"))

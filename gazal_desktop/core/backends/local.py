@@ -15,6 +15,7 @@ import json
 import os
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
@@ -281,13 +282,16 @@ class LocalBackend:
         return self._formatter(messages=messages).prompt
 
     def tokenize_prompt(self, prompt: str) -> list[int]:
-        return self.llm.tokenize(prompt.encode("utf-8"), add_bos=self._add_bos, special=True)
+        # NFC first, as the Hugging Face tokenizer the model was trained with does: text pasted
+        # from PDFs or macOS often arrives decomposed ("e" + U+0301 for "é").
+        return self.llm.tokenize(unicodedata.normalize("NFC", prompt).encode("utf-8"), add_bos=self._add_bos,
+                                 special=True)
 
     def count_tokens(self, messages: list[Message]) -> int:
         return len(self.tokenize_prompt(self.render(messages)))
 
     def count_text(self, text: str) -> int:
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        return len(self.llm.tokenize(unicodedata.normalize("NFC", text).encode("utf-8"), add_bos=False, special=False))
 
     # -- generation ---------------------------------------------------------------------
     supports_continue = True
