@@ -76,7 +76,8 @@ class LlamaLog:
         previous, level = self._saved
         if isinstance(sys.stderr, _StderrTap) and sys.stderr.log is self:
             sys.stderr = previous
-        _logger.logger.setLevel(level)
+        # Back to what it was; "not set" (no Llama made yet) would print every line: errors only.
+        _logger.logger.setLevel(level or logging.ERROR)
         if self._partial:
             self.lines.append(self._partial)
             self._partial = ""
