@@ -36,6 +36,7 @@ class ChatView(QWidget):
     open_model_requested = Signal()
     download_requested = Signal()
     convert_requested = Signal()
+    study_requested = Signal()
     generation_started = Signal()
     generation_finished = Signal(str)  # finish reason
     message_saved = Signal(object)
@@ -71,7 +72,8 @@ class ChatView(QWidget):
         row.addStretch(1)
         for text, signal in (("Open a GGUF file…", self.open_model_requested),
                              ("Download a GGUF…", self.download_requested),
-                             ("Convert a checkpoint…", self.convert_requested)):
+                             ("Convert a checkpoint…", self.convert_requested),
+                             ("Study without a model", self.study_requested)):
             b = QPushButton(text, self.setup_buttons)
             b.clicked.connect(signal)
             row.addWidget(b)
@@ -94,6 +96,16 @@ class ChatView(QWidget):
         self._thinking_since: QElapsedTimer | None = None
         self.scroll.setWidget(self.list_widget)
         layout.addWidget(self.scroll, 1)
+        # Follow the output while the learner is at the bottom; stop when they scroll up to read,
+        # and offer a way back.
+        self.following = True
+        self.jump_button = QPushButton("Jump to latest ↓", self)
+        self.jump_button.setVisible(False)
+        self.jump_button.clicked.connect(self.jump_to_latest)
+        layout.addWidget(self.jump_button, 0, Qt.AlignmentFlag.AlignRight)
+        bar = self.scroll.verticalScrollBar()
+        bar.valueChanged.connect(self._on_scrolled)
+        bar.rangeChanged.connect(lambda _lo, _hi: self._scroll_to_end() if self.following else None)
         meter = QHBoxLayout()
         self.state = QLabel("")
         self.context = QProgressBar(self)
@@ -223,6 +235,16 @@ class ChatView(QWidget):
 
     def _scroll_to_end(self) -> None:
         self.scroll.verticalScrollBar().setValue(self.scroll.verticalScrollBar().maximum())
+
+    def _on_scrolled(self, value: int) -> None:
+        bar = self.scroll.verticalScrollBar()
+        self.following = value >= bar.maximum() - 24
+        self.jump_button.setVisible(not self.following and self.generating)
+
+    def jump_to_latest(self) -> None:
+        self.following = True
+        self._scroll_to_end()
+        self.jump_button.setVisible(False)
 
     def widget_for(self, uid: str) -> MessageWidget | None:
         """The widget showing the message with this uid (any of its versions)."""
@@ -412,6 +434,7 @@ class ChatView(QWidget):
         self._user_pending = added_user  # the session adds the learner's message: show it then
         self.frames = 0
         self.send_button.setText("Stop")
+        self.following = True  # a new reply: follow it until the learner scrolls away
         self.state.setText("Processing prompt…")
         self.generation_started.emit()
         self._thread, self._worker = start_stream(self, lambda: make(cancel), self._on_event, self._on_failed,
@@ -532,6 +555,7 @@ class ChatView(QWidget):
             w.versions[w.index] = reply
             w.show_message(reply)
         self._thread = None
+        self.jump_button.setVisible(False)
         self.send_button.setText("Send")
         reason = getattr(self, "_finished_reason", "error")
         elapsed = self._stream_clock.elapsed() / 1000

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.chat_view.open_model_requested.connect(self.open_model)
         self.chat_view.download_requested.connect(self.download_model)
         self.chat_view.convert_requested.connect(self.convert_model)
+        self.chat_view.study_requested.connect(lambda: self.tabs.setCurrentWidget(self.study_view))
         self._build_menus()
         self.backup_timer = QTimer(self)
         self.backup_timer.setInterval(int(BACKUP_INTERVAL.total_seconds() * 1000))

@@ -192,3 +192,11 @@ def test_regenerated_replies_are_saved_as_versions_not_duplicates(window, qtbot)
     assert [m.content for m in everything] == ["Diagnosis?", "First.", "Second."]
     assert everything[2].replaces_id == everything[1].id
     assert [m.content for m in chats.current_messages(conv.id)] == ["Diagnosis?", "Second."]
+
+
+def test_the_empty_chat_says_study_works_without_a_model(window, qtbot):
+    assert "Study tab works without a model" in window.chat_view.empty_state.text()
+    button = next(b for b in window.chat_view.setup_buttons.findChildren(type(window.undo_button))
+                  if b.text() == "Study without a model")
+    button.click()
+    assert window.tabs.currentWidget() is window.study_view

@@ -270,3 +270,22 @@ def test_thinking_state_is_live_and_a_cut_is_said_on_the_message(view, qtbot):
     reply = view.message_widgets()[1]
     assert reply.reasoning.toggle.text().startswith("Reasoned for") and "5 steps" in reply.reasoning.toggle.text()
     assert "Reasoning was cut at 12 tokens" in reply.status.text() and reply.message.notice
+
+
+def test_the_view_follows_the_reply_until_the_learner_scrolls_up(view, qtbot):
+    long_answer = "<think>Step 1: weigh it.</think>" + "".join(f"Paragraph {i} of a long answer.\n\n" for i in range(80))
+    view.set_session(_session(delay=0.003, replies=[long_answer]), VIGNETTE)
+    view.send("Explain in depth.")
+    bar = view.scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 200, timeout=10000)
+    qtbot.waitUntil(lambda: bar.value() >= bar.maximum() - 24, timeout=5000)  # following
+    bar.setValue(0)  # the learner scrolls up to reread
+    assert not view.following
+    qtbot.waitUntil(lambda: not view.jump_button.isHidden(), timeout=5000)
+    top = bar.value()
+    qtbot.wait(150)
+    assert bar.value() == top and not view.following  # the output no longer drags the view down
+    view.jump_button.click()
+    assert view.following and bar.value() >= bar.maximum() - 24
+    qtbot.waitUntil(lambda: not view.generating, timeout=20000)
+    assert view.jump_button.isHidden()
