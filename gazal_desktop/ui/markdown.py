@@ -6,7 +6,7 @@ import html
 
 from markdown_it import MarkdownIt
 from PySide6.QtCore import QByteArray, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QTextBlockFormat, QTextCharFormat
 from PySide6.QtWidgets import QMessageBox, QTextBrowser
 
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
@@ -44,6 +44,12 @@ def _stable_prefix_end(text: str) -> int:
         elif not fenced and not line.strip() and pos < len(text):
             end = pos
     return end
+
+
+def _plain_block(cursor) -> None:
+    """A new block that belongs to no list and is no heading. (A bare insertBlock() inherits
+    the previous block's format: a heading after a numbered list turned into item "3.")"""
+    cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
 
 
 class MarkdownView(QTextBrowser):
@@ -92,14 +98,14 @@ class MarkdownView(QTextBrowser):
         cursor.removeSelectedText()
         if cut > len(self._stream_stable):
             if cursor.position() > 0:
-                cursor.insertBlock()  # new Markdown blocks start their own paragraph
+                _plain_block(cursor)  # new Markdown blocks start their own paragraph
             cursor.insertHtml(to_html(text[len(self._stream_stable):cut]))
             self._stream_stable = text[:cut]
             self._stream_pos = cursor.position()
         tail = text[cut:]
         if tail.strip():
             if cursor.position() > 0:
-                cursor.insertBlock()
+                _plain_block(cursor)
             cursor.insertHtml(to_html(tail))
         self._source = text
         bar = self.verticalScrollBar()

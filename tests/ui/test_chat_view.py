@@ -289,3 +289,21 @@ def test_the_view_follows_the_reply_until_the_learner_scrolls_up(view, qtbot):
     assert view.following and bar.value() >= bar.maximum() - 24
     qtbot.waitUntil(lambda: not view.generating, timeout=20000)
     assert view.jump_button.isHidden()
+
+
+def test_a_heading_after_a_list_is_no_list_item_while_streaming(qtbot):
+    """Each streamed block starts a block of its own: a heading after "1. … 2. …" used to show
+    as item 3 until the answer finished."""
+    from gazal_desktop.ui.markdown import MarkdownView
+
+    md = MarkdownView()
+    qtbot.addWidget(md)
+    text = ("## Immediate Management\n\n1. Aspirin\n2. Fluids\n\n## Follow-up\n\nEcho in 6 weeks.\n\n"
+            "| Test | When |\n|---|---|\n| Echo | 6 weeks |\n\n## Teaching point\n\nPreload matters.")
+    for i in range(1, len(text) + 1, 3):
+        md.stream_markdown(text[:i])
+    md.stream_markdown(text)
+    doc = md.document()
+    listed = [doc.findBlockByNumber(n).text().strip() for n in range(doc.blockCount())
+              if doc.findBlockByNumber(n).textList() is not None]
+    assert listed == ["Aspirin", "Fluids"]
