@@ -38,6 +38,7 @@ from gazal_desktop.core.backends.local import LocalBackend, LocalSettings
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.events import AnswerDelta, Finished, PromptStarted, ReasoningDelta, Usage
 from gazal_desktop.core.sampling import Sampling
+from inference_bench import raw_tps  # the same bare llama-cpp-python loop as the CPU benchmark
 
 QWEN3_32B = dict(hidden=5120, n_head=64, n_head_kv=8, head_dim=128, ffn=25600, vocab_size=151936,
                  max_positions=40960)
@@ -69,19 +70,6 @@ def vram_used_by_me() -> int | None:
         if pid == str(os.getpid()):
             return int(used)
     return None
-
-
-def raw_tps(llm, tokens: list[int], n: int) -> float:
-    llm.reset()
-    llm.set_seed(SAMPLING.seed)
-    t_first, count = None, 0
-    for _ in llm.generate(tokens, top_k=SAMPLING.top_k, top_p=SAMPLING.top_p, temp=SAMPLING.temperature):
-        count += 1
-        if t_first is None:
-            t_first = time.perf_counter()
-        if count >= n:
-            break
-    return (count - 1) / (time.perf_counter() - t_first)
 
 
 def app_stream(backend: LocalBackend, messages, n: int, cancel: CancelToken | None = None) -> Usage | None:
@@ -136,7 +124,7 @@ def run(path: Path, flash: bool, n_tokens: int, reps: int) -> dict:
     used = (vram_used_by_me() or 0) - before
     raw, app = [], []
     for _ in range(reps):
-        raw.append(raw_tps(backend.llm, tokens, n_tokens))
+        raw.append(raw_tps(backend.llm, tokens, n_tokens, SAMPLING))
         u = app_stream(backend, msgs, n_tokens)
         app.append(u.gen_tps or 0.0)
     long_msgs = [{"role": "system", "content": "You are a clinical tutor. Case: " + CASE * 25},

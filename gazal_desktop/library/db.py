@@ -119,11 +119,16 @@ def _m0001(db: sqlite_utils.Database) -> None:
 
 
 def _fts(db: sqlite_utils.Database, table: str, cols: list[str]) -> None:
+    db.execute(f"CREATE VIRTUAL TABLE {table}_fts USING fts5({', '.join(cols)}, content='{table}', content_rowid='id', "
+               "tokenize='porter unicode61 remove_diacritics 2')")
+    _fts_triggers(db, table, cols)
+
+
+def _fts_triggers(db: sqlite_utils.Database, table: str, cols: list[str]) -> None:
+    """Keep `{table}_fts` in step with `table` (dropped with the table when it is rebuilt)."""
     c = ", ".join(cols)
     new = ", ".join(f"new.{x}" for x in cols)
     old = ", ".join(f"old.{x}" for x in cols)
-    db.execute(f"CREATE VIRTUAL TABLE {table}_fts USING fts5({c}, content='{table}', content_rowid='id', "
-               "tokenize='porter unicode61 remove_diacritics 2')")
     db.execute(f"CREATE TRIGGER {table}_ai AFTER INSERT ON {table} BEGIN "
                f"INSERT INTO {table}_fts(rowid, {c}) VALUES (new.id, {new}); END")
     db.execute(f"CREATE TRIGGER {table}_ad AFTER DELETE ON {table} BEGIN "
@@ -225,14 +230,7 @@ def _m0004(db: sqlite_utils.Database) -> None:
     db.execute("DROP TABLE messages")
     db.execute("ALTER TABLE messages_new RENAME TO messages")
     db.execute("CREATE INDEX messages_conversation ON messages(conversation_id, id)")
-    cols, new, old = "content", "new.content", "old.content"
-    db.execute(f"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN "
-               f"INSERT INTO messages_fts(rowid, {cols}) VALUES (new.id, {new}); END")
-    db.execute(f"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN "
-               f"INSERT INTO messages_fts(messages_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); END")
-    db.execute(f"CREATE TRIGGER messages_au AFTER UPDATE OF {cols} ON messages BEGIN "
-               f"INSERT INTO messages_fts(messages_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); "
-               f"INSERT INTO messages_fts(rowid, {cols}) VALUES (new.id, {new}); END")
+    _fts_triggers(db, "messages", ["content"])
     db.execute("ALTER TABLE conversations ADD COLUMN deleted_at TEXT")
 
 
