@@ -9,8 +9,6 @@ abort callback, in the middle of a prompt batch.
 from __future__ import annotations
 
 import codecs
-import contextlib
-import ctypes
 import json
 import os
 import threading
@@ -20,13 +18,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-import numpy as np
 
 from gazal_convert.errors import ConvertError
 from gazal_convert.gguf_info import read_summary
 from gazal_convert.llamalog import LlamaLog, load_llama
 
 from gazal_desktop.core.backends.base import BackendError, Message
+from gazal_desktop.core.backends.llama_glue import (
+    AbortSwitch, GrammarDecoder, VocabInfo, patched_defaults, reuse_prefix,
+)
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.events import Event, Finished, PromptStarted, ReasoningClosed, Usage
 from gazal_desktop.core.reasoning import ReasoningParser, prompt_opens_reasoning
@@ -53,7 +53,6 @@ class LoopGuard:
         key = tuple(self._recent[-self.window:])
         self._seen[key] = self._seen.get(key, 0) + 1
         return self._seen[key] >= self.times
-_LOAD_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -78,102 +77,6 @@ class LocalSettings:
         )
 
 
-class _GrammarDecoder:
-    """UTF-8 decoding that agrees with llama.cpp's grammar about what one character is.
-
-    The grammar takes a lead byte's length at face value, so a model with odd weights can emit
-    a byte sequence that the grammar counts as one character but Python's decoder turns into
-    several replacement characters (and a string over its maxLength). Here each such sequence
-    becomes exactly one U+FFFD, so the output keeps the lengths the schema set.
-    """
-
-    _LEN = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4]  # by the lead byte's high nibble
-
-    def __init__(self) -> None:
-        self.pending = b""
-
-    def decode(self, data: bytes, final: bool = False) -> str:
-        buf, out, i = self.pending + data, [], 0
-        while i < len(buf):
-            n = self._LEN[buf[i] >> 4]
-            if i + n > len(buf):
-                if not final:
-                    break
-                n = len(buf) - i
-            try:
-                out.append(buf[i:i + n].decode("utf-8"))
-            except UnicodeDecodeError:
-                out.append("\ufffd")
-            i += n
-        self.pending = buf[i:]
-        return "".join(out)
-
-
-class _AbortSwitch:
-    """llama.cpp asks this between graph nodes whether to abort the running decode.
-
-    Stop then interrupts even a long prompt batch within milliseconds (CPU backend),
-    without slicing the prompt into small, slow batches.
-    """
-
-    def __init__(self) -> None:
-        import llama_cpp
-
-        self.cancel: CancelToken | None = None
-        self.c_callback = llama_cpp.ggml_abort_callback(self._check)
-
-    def _check(self, _data) -> bool:
-        c = self.cancel
-        return bool(c is not None and c.cancelled)
-
-
-@contextlib.contextmanager
-def _patched_defaults(progress: Callable[[float], bool], abort: _AbortSwitch, auto_flash: bool = False):
-    """llama-cpp-python has no arguments for load progress or decode abort; set llama.cpp's
-    callbacks on the default params it starts from, for the duration of one load."""
-    import llama_cpp
-    import llama_cpp.llama as llama_mod
-
-    module = llama_mod.llama_cpp
-    model_defaults = module.llama_model_default_params
-    context_defaults = module.llama_context_default_params
-
-    def cb(value: float, _user) -> bool:
-        try:
-            return bool(progress(float(value)))
-        except Exception:
-            return True
-
-    c_progress = llama_cpp.llama_progress_callback(cb)
-
-    def patched_model():
-        params = model_defaults()
-        params.progress_callback = c_progress
-        return params
-
-    def patched_context():
-        params = context_defaults()
-        params.abort_callback = abort.c_callback
-        return params
-
-    # llama-cpp-python maps flash_attn=False to llama.cpp's "disabled"; for "auto" it is read
-    # as llama.cpp's own auto value during this one load.
-    disabled = getattr(module, "LLAMA_FLASH_ATTN_TYPE_DISABLED", None)
-    auto = getattr(module, "LLAMA_FLASH_ATTN_TYPE_AUTO", None)
-    with _LOAD_LOCK:
-        module.llama_model_default_params = patched_model
-        module.llama_context_default_params = patched_context
-        if auto_flash and disabled is not None and auto is not None:
-            module.LLAMA_FLASH_ATTN_TYPE_DISABLED = auto
-        try:
-            yield
-        finally:
-            module.llama_model_default_params = model_defaults
-            module.llama_context_default_params = context_defaults
-            if disabled is not None:
-                module.LLAMA_FLASH_ATTN_TYPE_DISABLED = disabled
-
-
 def _open_llama(path: Path, settings: LocalSettings, progress, cancel: CancelToken | None):
     """(Llama, abort switch) or a BackendError with llama.cpp's own words as detail."""
 
@@ -182,8 +85,8 @@ def _open_llama(path: Path, settings: LocalSettings, progress, cancel: CancelTok
             progress(p)
         return not (cancel is not None and cancel.cancelled)
 
-    abort = _AbortSwitch()
-    with LlamaLog() as log, _patched_defaults(on_progress, abort, auto_flash=settings.flash_attn is None):
+    abort = AbortSwitch()
+    with LlamaLog() as log, patched_defaults(on_progress, abort, auto_flash=settings.flash_attn is None):
         try:
             return load_llama(path, **settings.llama_kwargs()), abort
         except (ValueError, RuntimeError, OSError) as exc:
@@ -197,46 +100,30 @@ class LocalBackend:
     name = "local"
 
     def __init__(self, llm, path: Path, settings: LocalSettings, fallback_reason: str | None = None,
-                 abort: _AbortSwitch | None = None) -> None:
+                 abort: AbortSwitch | None = None) -> None:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.llm = llm
-        self._abort = abort or _AbortSwitch()
+        self._abort = abort or AbortSwitch()
         self.path = Path(path)
         self.settings = settings
         self.fallback_reason = fallback_reason
         self._lock = threading.Lock()
-        model = llm._model
         template = llm.metadata.get("tokenizer.chat_template")
         if not template:
             raise BackendError(f"{self.path.name} has no chat template; convert it again with gazal-convert")
-        eos = model.token_eos()
-        bos = model.token_bos()
-        eos_text = model.token_get_text(eos) if eos >= 0 else ""
-        bos_text = model.token_get_text(bos) if bos >= 0 else ""
+        vocab = VocabInfo(llm)
+        eos_text, bos_text = vocab.eos_text, vocab.bos_text
         self._formatter = Jinja2ChatFormatter(template, eos_token=eos_text, bos_token=bos_text)
         self._history_formatter = Jinja2ChatFormatter(
             template, eos_token=eos_text, bos_token=bos_text, add_generation_prompt=False
         )
-        self._add_bos = bool(model.add_bos_token())
-        import llama_cpp
-
-        self._vocab = model.vocab
-        self._is_eog = lambda t: bool(llama_cpp.llama_vocab_is_eog(self._vocab, t))
-        self._piece_buf = ctypes.create_string_buffer(256)
+        self._add_bos = vocab.add_bos
+        self._is_eog = vocab.is_eog
+        self._piece = vocab.piece
         # Extra llama-cpp-python logits processors applied while generating (the tests use one
         # to force a token sequence, so a random-weight model behaves the same on any machine).
         self.logits_processor = None
-        self._to_piece = llama_cpp.llama_token_to_piece
-
-    def _piece(self, token: int) -> bytes:
-        """A token's bytes (llama-cpp-python's own helper pads to 32 bytes with NULs)."""
-        buf = self._piece_buf
-        n = self._to_piece(self._vocab, token, buf, len(buf), 0, False)
-        if n < 0:  # longer than the buffer: grow and retry
-            self._piece_buf = buf = ctypes.create_string_buffer(-n)
-            n = self._to_piece(self._vocab, token, buf, len(buf), 0, False)
-        return buf.raw[:n]
 
     # -- loading ------------------------------------------------------------------------
     @classmethod
@@ -352,7 +239,7 @@ class LocalBackend:
         if s.seed is not None:
             llm.set_seed(s.seed)
         parser = ReasoningParser(**parser_args)  # after the prompt: "Reasoned for" counts generation
-        decoder = _GrammarDecoder() if grammar is not None else codecs.getincrementaldecoder("utf-8")(errors="replace")
+        decoder = GrammarDecoder() if grammar is not None else codecs.getincrementaldecoder("utf-8")(errors="replace")
         budget = s.reasoning_budget if grammar is None else None
         room = n_ctx - len(tokens)
         if budget is not None:
@@ -436,18 +323,7 @@ class LocalBackend:
         yield Finished(reason)
 
     def _reuse_prefix(self, tokens: list[int]) -> int:
-        """Keep the KV cache for the longest common prefix with what it holds; drop the rest."""
-        llm = self.llm
-        held = llm.n_tokens
-        limit = min(held, len(tokens) - 1)  # always re-read at least one token for fresh logits
-        differ = np.flatnonzero(llm._input_ids[:limit] != np.asarray(tokens[:limit]))
-        common = int(differ[0]) if differ.size else limit
-        if common < held:
-            if not llm._ctx.kv_cache_seq_rm(-1, common, -1):
-                llm.reset()
-                common = 0
-            llm.n_tokens = common
-        return common
+        return reuse_prefix(self.llm, tokens)
 
     def _eval_prompt(self, tokens: list[int], cancel: CancelToken) -> bool:
         """Read the uncached part of the prompt in full batches; Stop aborts mid-batch."""
