@@ -248,7 +248,7 @@ class ChatSession:
         if not self.messages or self.messages[-1].role != "assistant":
             return False, ""
         reply = self.messages[-1]
-        if reply.status not in self.CONTINUABLE or not (reply.reasoning or reply.content):
+        if reply.status not in self.CONTINUABLE:
             return False, ""
         if self.backend is None:
             return False, "Load a model to continue this reply."

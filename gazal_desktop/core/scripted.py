@@ -70,7 +70,7 @@ class ScriptedBackend:
         if self.prompt_delay:
             time.sleep(self.prompt_delay)
         parser = ReasoningParser()
-        if continue_from is not None and any(continue_from):
+        if continue_from is not None and any(continue_from):  # (nothing written yet: a plain replay)
             parser = ReasoningParser(in_reasoning=not continue_from[1], in_answer=bool(continue_from[1]))
         n, first = 0, None
         reason = "stop"

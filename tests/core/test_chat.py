@@ -177,3 +177,29 @@ def test_continue_is_refused_with_a_reason_where_it_cannot_work(small_ctx):
     chat.backend = NoContinue()
     ok, why = chat.can_continue()
     assert not ok and "cannot continue" in why
+
+
+def test_continue_after_a_length_stop_gives_the_text_of_an_uninterrupted_run(tiny_gguf):
+    """Greedy decoding: 12 tokens, then Continue for 12 more, equals one run of 24 tokens.
+    (The exact tokens of the stopped reply are reused from the cache, not re-tokenized.)"""
+    backend = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=2048, n_threads=THREADS))
+    greedy = dict(temperature=0.0, top_k=1, top_p=1.0, seed=0)
+    try:
+        compared = 0
+        for q in [f"Question {i}: what is the most likely diagnosis?" for i in range(10)]:
+            whole = ChatSession(backend, VIGNETTE, Sampling(max_tokens=24, **greedy), prefill_after_reply=False)
+            list(whole.send(q))
+            split = ChatSession(backend, VIGNETTE, Sampling(max_tokens=12, **greedy), prefill_after_reply=False)
+            list(split.send(q))
+            if split.messages[-1].status != "partial" or whole.messages[-1].status != "partial":
+                continue  # the model ended by itself before 12 or 24 tokens: nothing to continue here
+            list(split.continue_reply())
+            a, b = whole.messages[-1], split.messages[-1]
+            assert (b.reasoning, b.content) == (a.reasoning, a.content)
+            assert b.usage.completion_tokens == a.usage.completion_tokens == 24
+            compared += 1
+            if compared == 2:
+                break
+        assert compared >= 1
+    finally:
+        backend.close()

@@ -124,6 +124,7 @@ class LocalBackend:
         # Extra llama-cpp-python logits processors applied while generating (the tests use one
         # to force a token sequence, so a random-weight model behaves the same on any machine).
         self.logits_processor = None
+        self._last: dict | None = None  # the last generation's exact tokens, for Continue
 
     # -- loading ------------------------------------------------------------------------
     @classmethod
@@ -208,21 +209,25 @@ class LocalBackend:
             except Exception as exc:
                 yield Finished("error", f"The answer format could not be turned into a grammar: {exc}")
                 return
-        prompt = self.render(messages)
+        prompt = rendered = self.render(messages)
         opened = grammar is None and prompt_opens_reasoning(prompt)
         parser_args = dict(in_reasoning=opened)
-        if continue_from is not None and any(continue_from):
+        prior = None  # the generation being continued, when it was this backend's last one
+        if continue_from is not None:
             reasoning, answer = continue_from
             prefix = ""
             if reasoning:
                 prefix = ("" if opened else "<think>\n") + reasoning
                 if answer:
                     prefix += "\n</think>\n\n" + answer
-            else:
+            elif answer:
                 prefix = ("</think>\n\n" if opened else "") + answer
             prompt += prefix
-            parser_args = dict(in_reasoning=not answer, in_answer=bool(answer))
-        tokens = self.tokenize_prompt(prompt)
+            parser_args = dict(in_reasoning=opened or bool(reasoning) if not answer else False, in_answer=bool(answer))
+            last = self._last
+            if last is not None and last["rendered"] == rendered and (last["reasoning"], last["answer"]) == continue_from:
+                prior = last  # its exact tokens are in the cache: no re-tokenizing, the same text follows
+        tokens = list(prior["ids"]) if prior is not None else self.tokenize_prompt(prompt)
         n_ctx = llm.n_ctx()
         if len(tokens) >= n_ctx:
             yield Finished("error", f"The conversation needs {len(tokens)} tokens but the context holds {n_ctx}.")
@@ -240,6 +245,8 @@ class LocalBackend:
             llm.set_seed(s.seed)
         parser = ReasoningParser(**parser_args)  # after the prompt: "Reasoned for" counts generation
         decoder = GrammarDecoder() if grammar is not None else codecs.getincrementaldecoder("utf-8")(errors="replace")
+        if prior is not None and prior["pending"]:
+            decoder.setstate((prior["pending"], 0))  # a character cut in two at the length limit
         budget = s.reasoning_budget if grammar is None else None
         room = n_ctx - len(tokens)
         if budget is not None:
@@ -247,6 +254,10 @@ class LocalBackend:
         guard = LoopGuard() if grammar is None else None
         ids = list(tokens)
         n_gen, n_reason, n_answer, t_first, reason = 0, 0, 0, None, "length"
+        if prior is not None and parser.state == "reasoning":  # the budget and the loop guard go on
+            n_reason = prior["n_reason"]
+            for t in prior["generated"]:
+                guard.add(t)
 
         def start(from_ids):
             return llm.generate(from_ids, top_k=s.top_k, top_p=s.top_p, min_p=s.min_p, temp=s.temperature,
@@ -309,8 +320,17 @@ class LocalBackend:
             return
         finally:
             gen.close()
-        yield from parser.feed(decoder.decode(b"", final=True))
+        pending = b""
+        if reason == "length" and grammar is None:
+            pending = decoder.getstate()[0]  # kept for Continue, not shown as a broken character
+        else:
+            yield from parser.feed(decoder.decode(b"", final=True))
         yield from parser.finish()
+        before = prior or {"reasoning": continue_from[0] if continue_from else "",
+                           "answer": continue_from[1] if continue_from else "", "generated": [], "n_reason": 0}
+        self._last = dict(rendered=rendered, ids=ids, pending=pending, reasoning=before["reasoning"] + parser.reasoning,
+                          answer=before["answer"] + parser.answer, generated=list(before["generated"]) + ids[len(tokens):],
+                          n_reason=n_reason)
         t_end = time.perf_counter()
         new_prompt = len(tokens) - cached
         yield Usage(
