@@ -151,6 +151,8 @@ def start(args: argparse.Namespace):
     apply_appearance(settings)
     window = MainWindow(folder, settings, lib, runner, TaskRunner(1))  # the database and the model threads
     window.show()
+    if getattr(settings, "problem", None):
+        window.statusBar().showMessage(settings.problem, 30000)
     if args.demo:
         from gazal_desktop.core.scripted import ScriptedBackend
 

@@ -39,16 +39,39 @@ def settings_path(data_dir: Path) -> Path:
 
 
 def load_settings(data_dir: Path) -> AppSettings:
+    """The saved settings. A damaged file never stops the app: it is kept aside as
+    settings.damaged.json, the defaults are used, and `settings.problem` says so. A value of
+    the wrong type falls back to its default alone."""
     path = settings_path(data_dir)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        known = {f.name for f in fields(AppSettings)}
-        return AppSettings(**{k: v for k, v in raw.items() if k in known})
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
     except FileNotFoundError:
         return AppSettings()
-    except (ValueError, TypeError):
-        path.replace(path.with_suffix(".damaged.json"))  # keep it; start from defaults
-        return AppSettings()
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        try:
+            path.replace(path.with_suffix(".damaged.json"))  # keep it; start from defaults
+        except OSError:
+            pass
+        settings = AppSettings()
+        settings.problem = (f"The settings file could not be read ({exc}); the defaults are used and the old "
+                            f"file was kept as {path.with_suffix('.damaged.json').name}.")
+        return settings
+    defaults = AppSettings()
+    good, bad = {}, []
+    for f in fields(AppSettings):
+        if f.name not in raw:
+            continue
+        value, default = raw[f.name], getattr(defaults, f.name)
+        if isinstance(value, type(default)) and not (isinstance(value, bool) and not isinstance(default, bool)):
+            good[f.name] = value
+        else:
+            bad.append(f.name)
+    settings = AppSettings(**good)
+    if bad:
+        settings.problem = f"Some settings had values that could not be used and were reset: {', '.join(bad)}."
+    return settings
 
 
 def save_settings(data_dir: Path, settings: AppSettings) -> None:

@@ -274,6 +274,11 @@ class Library:
         path = data_dir / DB_NAME
         existed = path.exists() and path.stat().st_size > 0
         try:
+            if path.exists() and not existed and latest_backup(data_dir / BACKUP_DIR) is not None:
+                # An empty file where a library was (a crash mid-write, a sync tool) is damage,
+                # not a new library: opening it as new would hide the backups and the next
+                # close would back up the empty library.
+                raise sqlite3.DatabaseError("the file is empty")
             conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             if existed:
                 result = conn.execute("PRAGMA quick_check").fetchone()[0]

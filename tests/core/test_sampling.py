@@ -37,3 +37,25 @@ def test_bad_values_are_refused_and_a_damaged_file_is_set_aside(tmp_path):
     store = PresetStore(path)
     assert store.names() == list(BUILTIN_PRESETS)
     assert (tmp_path / "presets.damaged.json").read_text() == "{broken"
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2, 3]", "\udcff".encode("utf-8", "surrogatepass").decode("latin-1"), "null"])
+def test_a_damaged_settings_file_never_stops_the_app(tmp_path, content):
+    from gazal_desktop.core.settings import AppSettings, load_settings
+
+    (tmp_path / "settings.json").write_text(content, encoding="latin-1")
+    s = load_settings(tmp_path)
+    assert s == AppSettings() and "defaults are used" in s.problem
+    assert (tmp_path / "settings.damaged.json").exists() and not (tmp_path / "settings.json").exists()
+
+
+def test_settings_of_the_wrong_type_fall_back_one_by_one(tmp_path):
+    import json
+
+    from gazal_desktop.core.settings import load_settings
+
+    (tmp_path / "settings.json").write_text(json.dumps({"n_ctx": "big", "theme": "dark", "n_threads": True,
+                                                        "disclaimer_version": "2026-11-1"}))
+    s = load_settings(tmp_path)
+    assert (s.n_ctx, s.theme, s.n_threads, s.disclaimer_version) == (8192, "dark", 0, "2026-11-1")
+    assert "n_ctx" in s.problem and "n_threads" in s.problem

@@ -141,6 +141,28 @@ def test_a_corrupt_database_is_reported_with_the_latest_backup(tmp_path):
     lib.close()
 
 
+def test_an_empty_library_file_with_backups_is_damage_not_a_new_library(tmp_path):
+    data = tmp_path / "data"
+    lib = Library.open(data)
+    CaseStore(lib).add(_case())
+    backup = lib.backup()
+    lib.close()
+    (data / "library.db").write_bytes(b"")  # truncated to nothing (a crash mid-write, a sync tool)
+    for side in ("library.db-wal", "library.db-shm"):
+        (data / side).unlink(missing_ok=True)
+    with pytest.raises(LibraryCorrupt) as err:
+        Library.open(data)
+    assert err.value.latest_backup == backup and "empty" in str(err.value)
+    restore_backup(data, backup)
+    lib = Library.open(data)
+    assert [c.title for c in CaseStore(lib).list()] == ["Inferior STEMI"]
+    lib.close()
+    fresh = tmp_path / "fresh"  # an empty file and no backups: a new library, as before
+    fresh.mkdir()
+    (fresh / "library.db").write_bytes(b"")
+    Library.open(fresh).close()
+
+
 def test_backups_only_when_changed_and_thinned(tmp_path):
     lib = Library.open(tmp_path / "data")
     assert lib.maybe_backup() is not None  # creating the schema is a change
