@@ -252,7 +252,7 @@ class ChatSession:
             return False, ""
         if self.backend is None:
             return False, "Load a model to continue this reply."
-        if not getattr(self.backend, "supports_continue", False):
+        if not self.backend.supports_continue:
             return False, "This server cannot continue a stopped reply; Regenerate writes a new one."
         return True, ""
 

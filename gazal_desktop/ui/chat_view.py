@@ -94,6 +94,8 @@ class ChatView(QWidget):
         self._hidden: list[ChatMessage] = []  # older messages of an opened discussion, not yet shown
         self._unsaved: dict[str, str] = {}  # uid -> why its save failed
         self._thinking_since: QElapsedTimer | None = None
+        self._user_pending = False
+        self._steps_seen = (0, 0)  # (reasoning length, steps in it): recounted only when it grew
         self.scroll.setWidget(self.list_widget)
         layout.addWidget(self.scroll, 1)
         # Follow the output while the learner is at the bottom; stop when they scroll up to read,
@@ -485,7 +487,7 @@ class ChatView(QWidget):
         return self._current
 
     def _show_pending_user(self) -> None:
-        if getattr(self, "_user_pending", False) and self.session is not None:
+        if self._user_pending and self.session is not None:
             self._user_pending = False
             users = [m for m in self.session.messages if m.role == "user"]
             if users and self.widget_for(users[-1].uid) is None:
@@ -532,7 +534,9 @@ class ChatView(QWidget):
         reply = self._reply()
         if self._thinking_since is not None and reply is not None and not reply.content:
             # Live while the model thinks: "Thinking… 12 s · 4 steps"
-            n = len(split_steps(reply.reasoning))
+            if self._steps_seen[0] != len(reply.reasoning):
+                self._steps_seen = (len(reply.reasoning), len(split_steps(reply.reasoning)))
+            n = self._steps_seen[1]
             w.reasoning.set_header(f"Thinking… {self._thinking_since.elapsed() / 1000:.0f} s · "
                                    f"{n} step{'s' if n != 1 else ''}")
         if self._answer_dirty:

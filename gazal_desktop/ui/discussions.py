@@ -105,6 +105,7 @@ class Discussions(QObject):
         chat_view.generation_finished.connect(lambda _reason: self.refresh())
         self._backend = None
         self._sampling = None
+        self._recorder = None
         self._model_file = ""
 
     def open(self, case, backend, sampling, conv_id: int | None = None, new: bool = False,
@@ -156,11 +157,7 @@ class Discussions(QObject):
             gone = list(ms)
             self.runner.submit(lambda: recorder.supersede(gone), on_error=failed(gone[0].uid) if gone else None)
 
-        def remember_id() -> None:  # the discussion's row is made with its first message
-            if recorder.conv_id is not None and self.conv_id is None and case is self.case:
-                self.conv_id = recorder.conv_id
-
-        self._remember = remember_id
+        self._recorder = recorder  # a new discussion's row (and id) is made with its first message
         session = ChatSession(backend, case.vignette, sampling, on_update=on_update, on_superseded=on_superseded)
         session.messages = thread.messages
         session.versions = thread.versions
@@ -175,7 +172,8 @@ class Discussions(QObject):
         def ready(summaries):
             if case is not self.case:
                 return
-            getattr(self, "_remember", lambda: None)()
+            if self.conv_id is None and self._recorder is not None:
+                self.conv_id = self._recorder.conv_id
             self.view.discussions.set_discussions(summaries, self.conv_id)
             self.changed.emit()
 
