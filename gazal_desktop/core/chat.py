@@ -253,7 +253,8 @@ class ChatSession:
         if self.backend is None:
             return False, "Load a model to continue this reply."
         if not self.backend.supports_continue:
-            return False, "This server cannot continue a stopped reply; Regenerate writes a new one."
+            return False, getattr(self.backend, "continue_unavailable",
+                                  "This model cannot continue a stopped reply; Regenerate writes a new one.")
         return True, ""
 
     def continue_reply(self, cancel: CancelToken | None = None) -> Iterator[Event]:

@@ -22,9 +22,10 @@ class Sampling:
     repeat_penalty: float = 1.0
     max_tokens: int = 2048
     seed: int | None = None
-    # Tokens the model may spend reasoning before its <think> is closed for it (the local
-    # backend appends Qwen's closing sentence and </think>). With a budget, max_tokens counts
-    # the answer alone; None: one max_tokens for reasoning and answer together.
+    # Tokens the model may spend reasoning before its <think> is closed for it (Qwen's closing
+    # sentence and </think>, see core/budget.py). With a budget, max_tokens counts the answer
+    # alone; 0 (budget.UNLIMITED): reasoning runs until only the answer's share of the context
+    # is left; None: one max_tokens for reasoning and answer together.
     reasoning_budget: int | None = None
 
     def validated(self) -> "Sampling":
@@ -39,8 +40,8 @@ class Sampling:
             problems.append("min_p must be in [0, 1)")
         if self.max_tokens < 1:
             problems.append("max_tokens must be at least 1")
-        if self.reasoning_budget is not None and self.reasoning_budget < 1:
-            problems.append("reasoning_budget must be at least 1 (or None: no separate budget)")
+        if self.reasoning_budget is not None and self.reasoning_budget < 0:
+            problems.append("reasoning_budget must be 0 (unlimited), a positive number, or None (one limit for reasoning and answer)")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -60,6 +61,7 @@ BUILTIN_PRESETS: dict[str, Sampling] = {
     "Deterministic (greedy)": Sampling(temperature=0.0, top_p=1.0, top_k=1, seed=0, reasoning_budget=4096),
     "Short (model card: 2,048 tokens in all)": Sampling(),
     "Short answers": Sampling(max_tokens=768, reasoning_budget=1024),
+    "Unlimited reasoning": Sampling(reasoning_budget=0),
 }
 
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QSpinBox, QWidget,
 )
 
+from gazal_desktop.core.budget import UNLIMITED
 from gazal_desktop.core.sampling import BUILTIN_PRESETS, PresetStore, Sampling
 from gazal_desktop.core.settings import AppSettings
 
@@ -52,12 +53,19 @@ class SettingsDialog(QDialog):
         self.top_k = QSpinBox(minimum=0, maximum=1000)
         self.max_tokens = QSpinBox(minimum=16, maximum=32768, singleStep=256)
         self.max_tokens.setToolTip("With a reasoning budget: the answer's tokens. Without: reasoning and answer together.")
-        self.reasoning_budget = QSpinBox(minimum=0, maximum=131072, singleStep=512)
-        self.reasoning_budget.setSpecialValueText("None: one limit for reasoning and answer")
+        self.reasoning_mode = QComboBox()
+        for label, value in (("Its own budget", "budget"), ("Unlimited (closed when only the answer's share "
+                                                             "of the context is left)", "unlimited"),
+                             ("None: one limit for reasoning and answer", "none")):
+            self.reasoning_mode.addItem(label, value)
+        self.reasoning_budget = QSpinBox(minimum=1, maximum=131072, singleStep=512)
         self.reasoning_budget.setToolTip("When the model has reasoned this many tokens its reasoning is closed for it "
-                                         "and the answer follows on its own budget (local models).")
+                                         "(Qwen's closing sentence and </think>) and the answer follows on its own budget.")
+        self.reasoning_mode.currentIndexChanged.connect(
+            lambda _i: self.reasoning_budget.setEnabled(self.reasoning_mode.currentData() == "budget"))
         for label, w in (("Temperature", self.temperature), ("Top-p", self.top_p), ("Top-k", self.top_k),
-                         ("Reasoning budget (tokens)", self.reasoning_budget), ("Answer tokens", self.max_tokens)):
+                         ("Reasoning", self.reasoning_mode), ("Reasoning budget (tokens)", self.reasoning_budget),
+                         ("Answer tokens", self.max_tokens)):
             form.addRow(label, w)
         self.n_ctx = QSpinBox(minimum=512, maximum=131072, singleStep=1024)
         self.n_ctx.setValue(settings.n_ctx)
@@ -101,14 +109,21 @@ class SettingsDialog(QDialog):
         self.top_p.setValue(s.top_p)
         self.top_k.setValue(s.top_k)
         self.max_tokens.setValue(s.max_tokens)
-        self.reasoning_budget.setValue(s.reasoning_budget or 0)
+        mode = "none" if s.reasoning_budget is None else ("unlimited" if s.reasoning_budget == UNLIMITED else "budget")
+        self.reasoning_mode.setCurrentIndex(self.reasoning_mode.findData(mode))
+        self.reasoning_budget.setValue(s.reasoning_budget or 4096)
+        self.reasoning_budget.setEnabled(mode == "budget")
         self.reset.setText("Reset to default" if name in BUILTIN_PRESETS else "Delete")
 
     def sampling(self) -> Sampling:
         base = self.presets.get(self.preset.currentText())
         return replace(base, temperature=self.temperature.value(), top_p=self.top_p.value(), top_k=self.top_k.value(),
                        max_tokens=self.max_tokens.value(),
-                       reasoning_budget=self.reasoning_budget.value() or None).validated()
+                       reasoning_budget=self._reasoning_budget()).validated()
+
+    def _reasoning_budget(self) -> int | None:
+        mode = self.reasoning_mode.currentData()
+        return None if mode == "none" else (UNLIMITED if mode == "unlimited" else self.reasoning_budget.value())
 
     def _save_as(self) -> None:
         name, ok = QInputDialog.getText(self, "Save preset", "Name:", text=self.preset.currentText())

@@ -232,6 +232,26 @@ def test_a_reasoning_budget_closes_reasoning_at_exactly_n_tokens_and_an_answer_f
         b.close()
 
 
+def test_unlimited_reasoning_is_closed_only_when_the_answer_would_not_fit(tiny_gguf):
+    from gazal_desktop.core.budget import FORCED_CLOSE, UNLIMITED
+    from gazal_desktop.core.events import ReasoningClosed
+
+    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=256, n_threads=THREADS))
+    try:
+        b.logits_processor = _forcing(lambda i: 32 + (i * 7) % 90)
+        msgs = [{"role": "user", "content": "Diagnosis?"}]
+        prompt = len(b.tokenize_prompt(b.render(msgs)))
+        closing = len(b.llm.tokenize(FORCED_CLOSE.encode(), add_bos=False, special=True))
+        events = list(b.stream(msgs, Sampling(max_tokens=20, reasoning_budget=UNLIMITED, seed=1)))
+        closed = [e for e in events if isinstance(e, ReasoningClosed)]
+        assert len(closed) == 1 and closed[0].tokens == 256 - prompt - 20 - closing
+        usage = next(e for e in events if isinstance(e, Usage))
+        assert usage.completion_tokens == closed[0].tokens + 20  # the answer got its whole share
+        assert "".join(e.text for e in events if isinstance(e, AnswerDelta))
+    finally:
+        b.close()
+
+
 def test_a_reasoning_loop_is_detected_and_closed(tiny_gguf):
     from gazal_desktop.core.events import ReasoningClosed
 

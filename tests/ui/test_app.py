@@ -161,7 +161,10 @@ def test_settings_edit_presets_and_persist(window, qtbot):
     assert (dlg.temperature.value(), dlg.top_p.value(), dlg.top_k.value(), dlg.max_tokens.value()) == (0.7, 0.8, 20, 2048)
     assert dlg.reasoning_budget.value() == 4096  # reasoning has its own budget: the answer always arrives
     dlg.preset.setCurrentText("Short (model card: 2,048 tokens in all)")
-    assert dlg.reasoning_budget.value() == 0 and dlg.sampling().reasoning_budget is None
+    assert dlg.reasoning_mode.currentData() == "none" and dlg.sampling().reasoning_budget is None
+    assert not dlg.reasoning_budget.isEnabled()
+    dlg.reasoning_mode.setCurrentIndex(dlg.reasoning_mode.findData("unlimited"))
+    assert dlg.sampling().reasoning_budget == 0  # unlimited: closed only when the answer's room is reached
     dlg.preset.setCurrentText("Gazal-R1 model card")
     dlg.temperature.setValue(0.3)
     dlg.n_ctx.setValue(16384)

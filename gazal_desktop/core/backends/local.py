@@ -27,32 +27,15 @@ from gazal_desktop.core.backends.base import BackendError, Message
 from gazal_desktop.core.backends.llama_glue import (
     AbortSwitch, GrammarDecoder, VocabInfo, patched_defaults, reuse_prefix,
 )
+from gazal_desktop.core.budget import (
+    FORCED_CLOSE, LoopGuard, budget_message, continuation_prefix, effective_budget, loop_message,
+)
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.events import Event, Finished, PromptStarted, ReasoningClosed, Usage
 from gazal_desktop.core.reasoning import ReasoningParser, prompt_opens_reasoning
 from gazal_desktop.core.sampling import Sampling
 
 KV_TYPES = {"f16": 1, "q8_0": 8, "f32": 0}  # ggml type ids
-# Qwen's documented way to end thinking early (read into the cache, then the answer follows).
-FORCED_CLOSE = "\n\nConsidering the limited time, I have to give the answer now.\n</think>\n\n"
-
-
-class LoopGuard:
-    """Says when reasoning repeats itself: the same run of `window` tokens for the
-    `times`-th time. A model thinking in circles writes the same passage again and again."""
-
-    def __init__(self, window: int = 24, times: int = 3) -> None:
-        self.window, self.times = window, times
-        self._recent: list[int] = []
-        self._seen: dict[tuple[int, ...], int] = {}
-
-    def add(self, token: int) -> bool:
-        self._recent.append(token)
-        if len(self._recent) < self.window:
-            return False
-        key = tuple(self._recent[-self.window:])
-        self._seen[key] = self._seen.get(key, 0) + 1
-        return self._seen[key] >= self.times
 
 
 @dataclass(frozen=True)
@@ -215,14 +198,7 @@ class LocalBackend:
         prior = None  # the generation being continued, when it was this backend's last one
         if continue_from is not None:
             reasoning, answer = continue_from
-            prefix = ""
-            if reasoning:
-                prefix = ("" if opened else "<think>\n") + reasoning
-                if answer:
-                    prefix += "\n</think>\n\n" + answer
-            elif answer:
-                prefix = ("</think>\n\n" if opened else "") + answer
-            prompt += prefix
+            prompt += continuation_prefix(opened, reasoning, answer)
             parser_args = dict(in_reasoning=opened or bool(reasoning) if not answer else False, in_answer=bool(answer))
             last = self._last
             if last is not None and last["rendered"] == rendered and (last["reasoning"], last["answer"]) == continue_from:
@@ -247,8 +223,9 @@ class LocalBackend:
         decoder = GrammarDecoder() if grammar is not None else codecs.getincrementaldecoder("utf-8")(errors="replace")
         if prior is not None and prior["pending"]:
             decoder.setstate((prior["pending"], 0))  # a character cut in two at the length limit
-        budget = s.reasoning_budget if grammar is None else None
         room = n_ctx - len(tokens)
+        forced = llm.tokenize(FORCED_CLOSE.encode("utf-8"), add_bos=False, special=True)
+        budget = None if grammar is not None else effective_budget(s.reasoning_budget, room, s.max_tokens, len(forced))
         if budget is not None:
             max_new = room  # the answer has its own budget, s.max_tokens, counted below
         guard = LoopGuard() if grammar is None else None
@@ -288,12 +265,10 @@ class LocalBackend:
                         reason = "cancelled"
                         break
                     if thinking and budget is not None and n_reason >= budget:
-                        closing = ("budget", f"Reasoning was cut at {n_reason:,} tokens (its budget); "
-                                             "the answer follows on its own budget.")
+                        closing = ("budget", budget_message(n_reason))
                         break
                     if thinking and guard is not None and guard.add(tok):
-                        closing = ("loop", f"Reasoning was going in circles (the same passage repeated), so it "
-                                           f"was closed after {n_reason:,} tokens; the answer follows.")
+                        closing = ("loop", loop_message(n_reason))
                         break
                     if n_gen >= max_new or (budget is not None and n_answer >= s.max_tokens):
                         break
@@ -302,7 +277,6 @@ class LocalBackend:
                 # Qwen's way to end thinking early: a closing sentence and </think>, read into the
                 # KV cache as if the model had written them; the answer then runs on its own.
                 gen.close()
-                forced = llm.tokenize(FORCED_CLOSE.encode("utf-8"), add_bos=False, special=True)
                 if n_gen + len(forced) >= room:
                     break  # no room left for an answer: stopped at the length limit
                 yield from parser.feed(decoder.decode(b"", final=True) + FORCED_CLOSE)

@@ -3,6 +3,12 @@
 Streams /v1/chat/completions over HTTP with the standard library. Reasoning arrives as
 ``<think>`` text in the content, or in a separate ``reasoning_content``/``reasoning``
 field; both end up as ReasoningDelta events. Stop closes the socket at once.
+
+What a server can do is probed once (`ServerTraits`): llama-server closes reasoning at a
+budget itself and renders its own template (/apply-template); a server whose vocabulary has
+the ChatML and think tokens (Qwen3, Gazal) takes a raw prompt that we render, so a reply
+can be continued from where it stopped and reasoning closed the way the local backend does
+(server_reply.py). The budgets' logic lives there.
 """
 
 from __future__ import annotations
@@ -10,25 +16,40 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import time
+from dataclasses import dataclass
 from typing import Iterator
 from urllib.parse import urlsplit
 
 from gazal_desktop.core.backends.base import BackendError, Message
 from gazal_desktop.core.cancel import CancelToken
-from gazal_desktop.core.events import Event, Finished, PromptStarted, ReasoningDelta, Usage
-from gazal_desktop.core.reasoning import ReasoningParser
+from gazal_desktop.core.events import Event, PromptStarted
 from gazal_desktop.core.sampling import Sampling
 
 DEFAULT_CTX = 32768
-FINISH = {"stop": "stop", "length": "length", "eos": "stop", "tool_calls": "stop", "content_filter": "error"}
+
+
+@dataclass(frozen=True)
+class ServerTraits:
+    dialect: str  # "llama-server" | "vllm" | "llama-cpp-python" | "other"
+    chatml: bool  # its tokenizer reads <|im_start|>, <think> and </think> as single tokens
+    apply_template: bool  # llama-server renders a conversation with its own template
+
+    @property
+    def raw_prompts(self) -> bool:
+        """Whether we can send a rendered prompt with a partial reply after it (Continue,
+        and closing reasoning in the model's own context)."""
+        return self.apply_template or self.chatml
+
+    @property
+    def native_budget(self) -> bool:
+        return self.dialect == "llama-server"
 
 
 class OpenAIBackend:
     name = "openai"
 
     def __init__(self, base_url: str, model: str = "", api_key: str | None = None,
-                 n_ctx: int | None = None, timeout: float = 600.0) -> None:
+                 n_ctx: int | None = None, timeout: float = 600.0, extra_body: dict | None = None) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BackendError(f"The server address should look like http://host:port/v1, not {base_url!r}")
@@ -42,8 +63,13 @@ class OpenAIBackend:
         self.model = model
         self.api_key = api_key
         self.timeout = timeout
+        # Fields sent with every generation request (server-specific options, logit_bias…).
+        self.extra_body = dict(extra_body or {})
         self._n_ctx = n_ctx
         self._tokenizer: str | None = None  # which tokenize endpoint the server has, once known
+        self._props: dict | None = None
+        self._vllm = False
+        self._traits: ServerTraits | None = None
 
     # -- HTTP ---------------------------------------------------------------------------
     def _conn(self, timeout: float | None = None) -> http.client.HTTPConnection:
@@ -70,16 +96,91 @@ class OpenAIBackend:
         finally:
             conn.close()
 
+    def sse(self, path: str, body: dict, cancel: CancelToken) -> Iterator[dict]:
+        """POST `body` and yield the streamed JSON chunks. Closing the generator (or Stop)
+        closes the socket, which makes the server stop generating. Raises ServerRefused
+        (before anything was yielded) for an HTTP error, ConnectionLost for a dropped line."""
+        conn = self._conn()
+
+        def abort() -> None:
+            if conn.sock is not None:
+                try:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        unregister = cancel.on_cancel(abort)
+        try:
+            conn.request("POST", path, body=json.dumps(body), headers=self._headers())
+            resp = conn.getresponse()
+            if resp.status != 200:
+                raise ServerRefused(resp.status, resp.read()[:4000].decode("utf-8", "replace"))
+            for raw in resp:
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    return
+                try:
+                    chunk = json.loads(data)
+                except ValueError:
+                    continue
+                if isinstance(chunk, dict):
+                    yield chunk
+                if cancel.cancelled:
+                    return
+        except (OSError, http.client.HTTPException) as exc:
+            if not cancel.cancelled:
+                raise ConnectionLost(f"The connection to {self.base_url} was lost: {exc}") from None
+        finally:
+            unregister()
+            conn.close()
+
+    # -- what the server is -------------------------------------------------------------
     def check(self) -> list[str]:
-        """The server's model ids (and picks the first when none was chosen)."""
+        """The server's model ids (and picks the first when none was chosen). Also learns
+        what the server can do, so the chat view knows at once whether Continue works."""
         data = self._request_json("GET", f"{self._prefix}/models")
         ids = [m.get("id", "") for m in data.get("data", [])]
         if not self.model and ids:
             self.model = ids[0]
         for m in data.get("data", []):  # vLLM reports the context length here
+            if m.get("max_model_len"):
+                self._vllm = True
             if self._n_ctx is None and m.get("id") == self.model and m.get("max_model_len"):
                 self._n_ctx = int(m["max_model_len"])
+        self.traits()
         return ids
+
+    def _server_props(self) -> dict:
+        """llama-server's /props ({} for other servers), asked once."""
+        if self._props is None:
+            try:
+                props = self._request_json("GET", f"{self._root}/props", timeout=3.0)
+                self._props = props if isinstance(props, dict) and "default_generation_settings" in props else {}
+            except BackendError:
+                self._props = {}
+        return self._props
+
+    def traits(self) -> ServerTraits:
+        if self._traits is None:
+            props = self._server_props()
+            if props:
+                dialect = "llama-server"
+            elif self._vllm:
+                dialect = "vllm"
+            else:
+                self.count_text("x")
+                dialect = "llama-cpp-python" if self._tokenizer == "llama-cpp-python" else "other"
+            chatml = False
+            if self._tokenizer != "estimate":
+                try:
+                    chatml = all(self._count_exact(t) == 1 for t in ("<|im_start|>", "<think>", "</think>"))
+                except BackendError:
+                    chatml = False
+            self._traits = ServerTraits(dialect, chatml, apply_template=bool(props))
+        return self._traits
 
     @property
     def label(self) -> str:
@@ -89,15 +190,15 @@ class OpenAIBackend:
     def n_ctx(self) -> int:
         if self._n_ctx is None:
             try:  # llama-server
-                props = self._request_json("GET", f"{self._root}/props", timeout=3.0)
-                self._n_ctx = int(props["default_generation_settings"]["n_ctx"])
-            except (BackendError, KeyError, TypeError, ValueError):
+                self._n_ctx = int(self._server_props()["default_generation_settings"]["n_ctx"])
+            except (KeyError, TypeError, ValueError):
                 self._n_ctx = DEFAULT_CTX
         return self._n_ctx
 
     # -- tokens -------------------------------------------------------------------------
-    def count_text(self, text: str) -> int:
-        attempts = [self._tokenizer] if self._tokenizer else ["llama-cpp-python", "llama-server"]
+    def _count_exact(self, text: str) -> int:
+        """Tokens of `text` (special tokens read as such) by the server's own tokenizer."""
+        attempts = [self._tokenizer] if self._tokenizer not in (None, "estimate") else ["llama-cpp-python", "llama-server"]
         for kind in attempts:
             try:
                 if kind == "llama-cpp-python":
@@ -109,45 +210,49 @@ class OpenAIBackend:
                 return n
             except (BackendError, KeyError, TypeError, ValueError):
                 continue
-        self._tokenizer = "estimate"
+        raise BackendError("This server has no tokenizer endpoint")
+
+    def count_text(self, text: str) -> int:
+        if self._tokenizer != "estimate":
+            try:
+                return self._count_exact(text)
+            except BackendError:
+                self._tokenizer = "estimate"
         return max(1, round(len(text) / 3.5))  # servers without a tokenize endpoint (vLLM, Ollama)
 
     def count_tokens(self, messages: list[Message]) -> int:
         text = "".join(f"{m['role']}\n{m['content']}\n" for m in messages)
         return self.count_text(text) + 4 * len(messages) + 4  # chat-template markers
 
-    # -- streaming ----------------------------------------------------------------------
-    # Servers differ in whether a partial assistant message is continued or answered anew,
-    # so Continue is offered only on the local backend (the chat view says so).
-    supports_continue = False
-
-    def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None,
-               json_schema: dict | None = None, continue_from: tuple[str, str] | None = None) -> Iterator[Event]:
-        """Stream a reply. With `json_schema` the server constrains the reply to it: the OpenAI
-        `json_schema` response format (vLLM, llama-server) and, for servers that refuse that
-        (llama-cpp-python's), `json_object` with the schema attached."""
-        formats: list[dict | None] = [None]
-        if json_schema is not None:
-            formats = [{"type": "json_schema", "json_schema": {"name": "answer", "schema": json_schema, "strict": True}},
-                       {"type": "json_object", "schema": json_schema}]
-        estimate = self.count_tokens(messages)
-        yield PromptStarted(estimate, 0)
-        for n, fmt in enumerate(formats):
+    def render(self, messages: list[Message]) -> str:
+        """The prompt for `messages` ending in an open assistant turn: llama-server's own
+        template where it has /apply-template, else ChatML (Qwen3's format) with <think>
+        opened, as Gazal-R1's reasoning begins."""
+        if self.traits().apply_template:
             try:
-                yield from self._stream(messages, sampling, cancel, estimate, fmt, refused_ok=n + 1 < len(formats))
-                return
-            except _FormatRefused:  # raised before anything was yielded: try the next format
-                continue
+                return str(self._request_json("POST", f"{self._root}/apply-template", {"messages": messages})["prompt"])
+            except (BackendError, KeyError, TypeError):
+                pass
+        return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages) + \
+            "<|im_start|>assistant\n<think>\n"
 
-    def _stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None, estimate: int,
-                response_format: dict | None, refused_ok: bool = False) -> Iterator[Event]:
-        cancel = cancel or CancelToken()
-        s = sampling.validated()
-        body: dict = {
-            "model": self.model or "default", "messages": messages, "stream": True,
-            "stream_options": {"include_usage": True},
-            "temperature": s.temperature, "top_p": s.top_p, "max_tokens": s.max_tokens,
-        }
+    # -- streaming ----------------------------------------------------------------------
+    @property
+    def supports_continue(self) -> bool:
+        try:
+            return self.traits().raw_prompts
+        except BackendError:
+            return False
+
+    @property
+    def continue_unavailable(self) -> str:
+        return ("This server takes no raw prompt in the model's format (llama-server, or a Qwen3/ChatML "
+                "model on llama-cpp-python's server or vLLM, does), so a stopped reply cannot be continued; "
+                "Regenerate writes a new one.")
+
+    def sampling_body(self, s: Sampling) -> dict:
+        body: dict = {"model": self.model or "default", "stream": True, "temperature": s.temperature,
+                      "top_p": s.top_p, "max_tokens": s.max_tokens}
         if s.top_k:
             body["top_k"] = s.top_k
         if s.min_p:
@@ -157,107 +262,36 @@ class OpenAIBackend:
             body["repetition_penalty"] = s.repeat_penalty
         if s.seed is not None:
             body["seed"] = s.seed
-        if response_format is not None:
-            body["response_format"] = response_format
-        conn = self._conn()
-        t0 = time.perf_counter()
+        body.update(self.extra_body)
+        return body
 
-        def abort() -> None:
-            if conn.sock is not None:
-                try:
-                    conn.sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+    def stream(self, messages: list[Message], sampling: Sampling, cancel: CancelToken | None = None,
+               json_schema: dict | None = None, continue_from: tuple[str, str] | None = None) -> Iterator[Event]:
+        """Stream a reply. With `json_schema` the server constrains the reply to it: the OpenAI
+        `json_schema` response format (vLLM, llama-server) and, for servers that refuse that
+        (llama-cpp-python's), `json_object` with the schema attached."""
+        from gazal_desktop.core.backends.server_reply import ServerReply
 
-        unregister = cancel.on_cancel(abort)
-        parser = ReasoningParser()
-        sep = {"first": None, "start": None, "end": None, "n": 0}
-        usage, timings, reason = None, None, None
-        try:
-            conn.request("POST", f"{self._prefix}/chat/completions", body=json.dumps(body), headers=self._headers())
-            resp = conn.getresponse()
-            if resp.status != 200:
-                detail = resp.read()[:4000].decode("utf-8", "replace")
-                # llama-cpp-python's server answers a format it does not know with a 500
-                if refused_ok and (resp.status in (400, 422) or "response_format" in detail):
-                    raise _FormatRefused
-                yield Finished("error", f"The server refused the request ({resp.status}): {_error_text(detail)}")
-                return
-            for raw in resp:
-                line = raw.decode("utf-8", "replace").strip()
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                try:
-                    chunk = json.loads(data)
-                except ValueError:
-                    continue
-                if chunk.get("error"):
-                    yield Finished("error", _error_text(json.dumps(chunk["error"])))
-                    return
-                usage = chunk.get("usage") or usage
-                timings = chunk.get("timings") or timings
-                for choice in chunk.get("choices") or []:
-                    delta = choice.get("delta") or {}
-                    r = delta.get("reasoning_content") or delta.get("reasoning")
-                    c = delta.get("content")
-                    if (r or c) and sep["first"] is None:
-                        sep["first"] = time.perf_counter()
-                    if r:
-                        sep["n"] += 1
-                        sep["start"] = sep["start"] or time.perf_counter()
-                        yield ReasoningDelta(r)
-                    if c:
-                        sep["n"] += 1
-                        if sep["start"] and not sep["end"]:
-                            sep["end"] = time.perf_counter()
-                        yield from parser.feed(c)
-                    if choice.get("finish_reason"):
-                        reason = FINISH.get(choice["finish_reason"], "stop")
-                if cancel.cancelled:
-                    break
-        except (OSError, http.client.HTTPException) as exc:
-            if not cancel.cancelled:
-                yield from parser.finish()
-                yield Finished("error", f"The connection to {self.base_url} was lost: {exc}")
-                return
-        finally:
-            unregister()
-            conn.close()
-        yield from parser.finish()
-        t_end = time.perf_counter()
-        yield self._usage(usage, timings, sep, t0, t_end, parser, estimate)
-        yield Finished("cancelled" if cancel.cancelled else (reason or "stop"))
-
-    def _usage(self, usage, timings, sep, t0, t_end, parser, estimate: int) -> Usage:
-        """The server's usage when it sends one; else our count (one chunk per token)."""
-        first = sep["first"]
-        prompt_tokens = (usage or {}).get("prompt_tokens") or estimate
-        completion = (usage or {}).get("completion_tokens", sep["n"])
-        cached = ((usage or {}).get("prompt_tokens_details") or {}).get("cached_tokens", 0) or 0
-        prompt_tps = gen_tps = None
-        if timings:  # llama-server reports its own speeds
-            prompt_tps = timings.get("prompt_per_second")
-            gen_tps = timings.get("predicted_per_second")
-        elif first and completion > 1 and t_end > first:
-            gen_tps = (completion - 1) / (t_end - first)
-        if sep["start"]:
-            reasoning_s = (sep["end"] or t_end) - sep["start"]
-        else:
-            reasoning_s = parser.reasoning_seconds
-        return Usage(prompt_tokens, completion, cached, (first - t0) if first else None, prompt_tps, gen_tps, reasoning_s)
+        s = sampling.validated()
+        estimate = self.count_tokens(messages)
+        yield PromptStarted(estimate, 0)
+        yield from ServerReply(self, messages, s, cancel or CancelToken(), estimate).run(json_schema, continue_from)
 
     def close(self) -> None:
         pass
 
 
-class _FormatRefused(Exception):
-    """The server refused this response format; the caller tries the next one."""
+class ServerRefused(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail[:200]}")
+        self.status, self.detail = status, detail
 
 
-def _error_text(detail: str) -> str:
+class ConnectionLost(Exception):
+    """The line to the server dropped mid-reply (not Stop)."""
+
+
+def error_text(detail: str) -> str:
     try:
         data = json.loads(detail)
         err = data.get("error", data) if isinstance(data, dict) else data

@@ -1,0 +1,229 @@
+"""Reasoning budgets, the loop guard and Continue on OpenAI-compatible servers: a real
+llama-cpp-python server on 127.0.0.1 (tokens forced with logit_bias, so the test does not
+depend on what random weights write), and scripted loopback servers for llama-server's
+native budget and for a server that knows nothing of either."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from gazal_desktop.core.backends.openai_compat import OpenAIBackend
+from gazal_desktop.core.budget import CLOSING_SENTENCE, FORCED_CLOSE
+from gazal_desktop.core.chat import ChatSession
+from gazal_desktop.core.events import AnswerDelta, Finished, ReasoningClosed, ReasoningDelta, Usage
+from gazal_desktop.core.sampling import Sampling
+
+MSGS = [{"role": "system", "content": "Clinical tutor. Case: fever and flank pain."},
+        {"role": "user", "content": "What is the diagnosis?"}]
+# The tiny model's byte tokens 32..121 are printable ASCII: never </think>, never end of turn.
+PRINTABLE = {"logit_bias": {str(i): 100.0 for i in range(32, 122)}}
+RANDOM = dict(temperature=1.0, top_k=0, top_p=1.0)
+
+
+def _texts(events, kind):
+    return "".join(e.text for e in events if isinstance(e, kind))
+
+
+# -- a real llama-cpp-python server --------------------------------------------------------
+
+def test_real_server_budget_closes_reasoning_and_an_answer_follows(llama_server):
+    b = OpenAIBackend(llama_server + "/v1", extra_body=PRINTABLE)
+    b.check()
+    t = b.traits()
+    assert (t.dialect, t.chatml, t.raw_prompts) == ("llama-cpp-python", True, True)
+    events = list(b.stream(MSGS, Sampling(max_tokens=10, reasoning_budget=40, seed=3, **RANDOM)))
+    closed = [e for e in events if isinstance(e, ReasoningClosed)]
+    assert len(closed) == 1 and (closed[0].tokens, closed[0].why) == (40, "budget")
+    assert "cut at 40 tokens" in closed[0].message
+    assert _texts(events, ReasoningDelta).rstrip().endswith(CLOSING_SENTENCE)
+    assert len(_texts(events, AnswerDelta).strip()) > 0
+    assert next(e for e in events if isinstance(e, Usage)).completion_tokens == 50  # 40 reasoning + 10 answer
+    assert events[-1] == Finished("length")  # the answer used its own budget
+
+
+def test_real_server_continue_goes_on_from_where_the_reply_stopped(llama_server):
+    b = OpenAIBackend(llama_server + "/v1", n_ctx=1024, extra_body=PRINTABLE)
+    chat = ChatSession(b, "A 30-year-old with fever and flank pain.", Sampling(max_tokens=12, seed=5, **RANDOM))
+    list(chat.send("Diagnosis?"))
+    reply = chat.messages[-1]
+    first = reply.reasoning
+    assert reply.status == "partial" and first and not reply.content  # stopped mid-reasoning
+    ok, why = chat.can_continue()
+    assert ok, why
+    events = list(chat.continue_reply())
+    assert events[-1].reason in ("length", "stop")
+    assert chat.messages[-1] is reply and reply.reasoning.startswith(first) and len(reply.reasoning) > len(first)
+    assert reply.usage.completion_tokens == 24  # the two parts add up
+
+
+# -- scripted servers ----------------------------------------------------------------------
+
+class _Server(BaseHTTPRequestHandler):
+    """Answers by path from `routes`: a dict for JSON, a list of chunks for a stream, or a
+    callable taking the request body. Every request is recorded."""
+
+    routes: dict = {}
+    requests: list = []
+
+    def log_message(self, *a):
+        pass
+
+    def _answer(self, body):
+        route = self.routes.get(self.path)
+        self.requests.append((self.path, body))
+        if callable(route):
+            route = route(body)
+        if route is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if isinstance(route, dict):
+            data = json.dumps(route).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        try:
+            for c in route:
+                self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
+        except OSError:  # the client closed the stream at its budget
+            pass
+
+    def do_GET(self):
+        self._answer(None)
+
+    def do_POST(self):
+        self._answer(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+
+
+@pytest.fixture
+def server():
+    _Server.routes, _Server.requests = {}, []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Server)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd
+    httpd.shutdown()
+
+
+def _delta(**d):
+    return {"choices": [{"index": 0, "delta": d, "finish_reason": None}]}
+
+
+def _end(reason="stop"):
+    return {"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]}
+
+
+def _text(t, reason=None):
+    return {"choices": [{"index": 0, "text": t, "finish_reason": reason}]}
+
+
+LLAMA_SERVER_PROPS = {"default_generation_settings": {"n_ctx": 4096}, "build_info": "b0000"}
+
+
+def _posts(path):
+    return [body for p, body in _Server.requests if p == path]
+
+
+def test_llama_server_gets_the_budget_in_the_request_and_closes_reasoning_itself(server):
+    budget = 6
+    _Server.routes = {
+        "/props": LLAMA_SERVER_PROPS,
+        "/tokenize": lambda body: {"tokens": list(range(1 if body["content"] in ("<|im_start|>", "<think>", "</think>")
+                                                        else len(body["content"].split())))},
+        "/v1/chat/completions": [_delta(reasoning_content=f"Step {i}: thinking. ") for i in range(budget)]
+        + [_delta(reasoning_content=f"\n\n{CLOSING_SENTENCE}\n"), _delta(content="## Primary Diagnosis\n"),
+           _delta(content="Pyelonephritis."), _end()],
+    }
+    b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="gazal")
+    events = list(b.stream(MSGS, Sampling(max_tokens=100, reasoning_budget=budget)))
+    sent = _posts("/v1/chat/completions")[0]
+    assert sent["reasoning_budget_tokens"] == budget == sent["thinking_budget_tokens"]
+    assert CLOSING_SENTENCE in sent["reasoning_budget_message"]
+    assert sent["max_tokens"] >= budget + 100  # the answer keeps its own budget
+    closed = [e for e in events if isinstance(e, ReasoningClosed)]
+    assert len(closed) == 1 and closed[0].why == "budget" and f"cut at {budget} tokens" in closed[0].message
+    assert _texts(events, AnswerDelta) == "## Primary Diagnosis\nPyelonephritis."
+    assert len(_posts("/v1/completions")) == 0  # no second request was needed
+    assert events[-1] == Finished("stop")
+
+
+def test_a_llama_server_that_ignores_the_budget_is_closed_by_us_with_its_own_template(server):
+    _Server.routes = {
+        "/props": LLAMA_SERVER_PROPS,
+        "/tokenize": lambda body: {"tokens": [0]},
+        "/apply-template": lambda body: {"prompt": "<|im_start|>user\n" + body["messages"][-1]["content"]
+                                         + "<|im_end|>\n<|im_start|>assistant\n"},
+        "/v1/chat/completions": [_delta(reasoning_content=f"step {i} ") for i in range(200)] + [_end("length")],
+        "/v1/completions": [_text("Pyelo"), _text("nephritis.", "stop")],
+    }
+    b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="gazal")
+    events = list(b.stream(MSGS, Sampling(max_tokens=50, reasoning_budget=10)))
+    closed = [e for e in events if isinstance(e, ReasoningClosed)]
+    assert len(closed) == 1 and closed[0].tokens == 18  # the budget plus the slack we give the server
+    prompt = _posts("/v1/completions")[0]["prompt"]
+    assert prompt.startswith("<|im_start|>user\nWhat is the diagnosis?<|im_end|>\n<|im_start|>assistant\n<think>\n")
+    assert "step 17 " in prompt and "step 18" not in prompt and prompt.endswith(FORCED_CLOSE)
+    assert _texts(events, AnswerDelta) == "Pyelonephritis."
+    assert events[-1] == Finished("stop")
+
+
+def test_a_plain_server_gets_a_second_request_with_reasoning_off_and_cannot_continue(server):
+    def chat(body):
+        if body.get("chat_template_kwargs") == {"enable_thinking": False}:
+            return [_delta(content="<think>\n\n</think>\n\n"), _delta(content="Pyelonephritis."), _end()]
+        return [_delta(content="<think>")] + [_delta(content=f"thought {i}. ") for i in range(100)] + [_end("length")]
+
+    _Server.routes = {"/v1/chat/completions": chat}
+    b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="m", n_ctx=4096)
+    assert b.traits().dialect == "other" and not b.supports_continue
+    events = list(b.stream(MSGS, Sampling(max_tokens=64, reasoning_budget=12)))
+    closed = [e for e in events if isinstance(e, ReasoningClosed)]
+    assert len(closed) == 1 and closed[0].tokens == 12 and "reasoning switched off" in closed[0].message
+    second = _posts("/v1/chat/completions")[1]
+    assert second["max_tokens"] == 64 and second["messages"] == MSGS
+    assert _texts(events, AnswerDelta) == "Pyelonephritis."  # the empty think block is not shown as the answer
+    chat_session = ChatSession(b, "Case.", Sampling(max_tokens=8))
+    chat_session.messages = []
+    list(chat_session.send("Why?"))
+    chat_session.messages[-1].status = "partial"
+    ok, why = chat_session.can_continue()
+    assert not ok and "cannot be continued" in why and "Regenerate" in why
+
+
+def test_a_reasoning_loop_on_a_server_is_closed(server):
+    _Server.routes = {
+        "/v1/chat/completions": lambda body: (
+            [_delta(content="Fine."), _end()] if body.get("chat_template_kwargs")
+            else [_delta(reasoning_content=w) for w in ["Check", " the", " urine", "."] * 40] + [_end("length")]),
+    }
+    b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="m", n_ctx=4096)
+    events = list(b.stream(MSGS, Sampling(max_tokens=64, reasoning_budget=1000)))
+    closed = [e for e in events if isinstance(e, ReasoningClosed)]
+    assert len(closed) == 1 and closed[0].why == "loop" and closed[0].tokens < 160
+    assert _texts(events, AnswerDelta) == "Fine."
+
+
+def test_continue_on_a_raw_prompt_server_sends_the_partial_reply_after_the_prompt(server):
+    _Server.routes = {
+        "/extras/tokenize/count": lambda body: {"count": 1 if body["input"] in ("<|im_start|>", "<think>", "</think>")
+                                                else len(body["input"].split())},
+        "/v1/completions": [_text(" and nitrites"), _text(".", "stop")],
+    }
+    b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="m", n_ctx=4096)
+    assert b.supports_continue
+    events = list(b.stream(MSGS, Sampling(max_tokens=30), continue_from=("Step 1: fever.", "Pyuria")))
+    prompt = _posts("/v1/completions")[0]["prompt"]
+    assert prompt.endswith("<|im_start|>assistant\n<think>\nStep 1: fever.\n</think>\n\nPyuria")
+    assert _texts(events, AnswerDelta) == " and nitrites." and events[-1] == Finished("stop")
