@@ -6,8 +6,10 @@ Builds a synthetic Qwen3 (~0.43 B parameters, random weights run at the speed of
 ones) with gazal-convert (q8_0), then on the same GGUF, prompt and seed, in one run:
 
 1. tokens/s of a bare llama-cpp-python generation loop vs the app's LocalBackend.stream
-   (events, reasoning parser, stop checks included) -> overhead_ratio = app / raw;
-2. a 10-turn chat through ChatSession: time to first token of turn 10 vs turn 2
+   (events, reasoning parser, stop checks, the model card's reasoning budget and the loop
+   guard included) -> overhead_ratio = app / raw; and the speed of a reply whose reasoning
+   is closed halfway (the closing words read into the cache count against it);
+2. a 10-turn chat through ChatSession (budgets on): time to first token of turn 10 vs turn 2
    -> followup_ttft_ratio (and the same without KV reuse, for comparison). As in the app,
    each finished exchange is read into the KV cache (ChatSession.prefill) before the
    next message, so a follow-up reads only the new message.
@@ -23,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from gazal_convert.cli import main as convert_main
@@ -30,7 +33,7 @@ from gazal_convert.synthetic import SyntheticSpec, build_checkpoint
 from gazal_desktop.core.backends.local import LocalBackend, LocalSettings
 from gazal_desktop.core.chat import ChatSession
 from gazal_desktop.core.events import AnswerDelta, ReasoningDelta, Usage
-from gazal_desktop.core.sampling import Sampling
+from gazal_desktop.core.sampling import BUILTIN_PRESETS, MODEL_CARD, Sampling
 
 # Qwen3-32B's proportions scaled down: FFN 5x hidden, head_dim 128, 8:1 grouped-query
 # attention. (A thin, deep model would overstate attention's share of the work.)
@@ -77,12 +80,30 @@ def raw_tps(llm, prompt_tokens: list[int], n: int, s: Sampling) -> float:
 
 
 def app_tps(backend: LocalBackend, messages: list[dict], n: int, s: Sampling) -> tuple[float, int]:
+    """The app's stream with the model card's budgets on (reasoning 4,096, so the budget
+    counting and the loop guard run on every token): n pieces of text, then Stop."""
     backend.llm.reset()
     t_first = None
+    count = 0
+    stream = backend.stream(messages, s)
+    for ev in stream:
+        if isinstance(ev, (ReasoningDelta, AnswerDelta)):
+            count += 1
+            if t_first is None:
+                t_first = time.perf_counter()
+            if count >= n:
+                break
+    t_end = time.perf_counter()
+    stream.close()
+    return (count - 1) / (t_end - t_first), count
+
+
+def closing_tps(backend: LocalBackend, messages: list[dict], n: int, s: Sampling) -> tuple[float, int]:
+    """A reply whose reasoning is cut at n/2 tokens: the closing words read into the cache
+    count against the speed."""
+    backend.llm.reset()
     usage = None
-    for ev in backend.stream(messages, Sampling(**{**s.__dict__, "max_tokens": n})):
-        if t_first is None and isinstance(ev, (ReasoningDelta, AnswerDelta)):
-            t_first = time.perf_counter()
+    for ev in backend.stream(messages, replace(s, reasoning_budget=n // 2, max_tokens=n // 2)):
         if isinstance(ev, Usage):
             usage = ev
     return usage.gen_tps or 0.0, usage.completion_tokens
@@ -90,7 +111,9 @@ def app_tps(backend: LocalBackend, messages: list[dict], n: int, s: Sampling) ->
 
 def chat_ttfts(backend: LocalBackend, turns: int, reuse: bool, max_tokens: int) -> list[float]:
     backend.llm.reset()
-    chat = ChatSession(backend, VIGNETTE, Sampling(max_tokens=max_tokens, seed=11), prefill_after_reply=False)
+    # budgets on, as in the app: reasoning closed halfway, the answer on its own budget
+    chat = ChatSession(backend, VIGNETTE, Sampling(max_tokens=max_tokens // 2, reasoning_budget=max_tokens // 2, seed=11),
+                       prefill_after_reply=False)
     ttfts = []
     for q in QUESTIONS[:turns]:
         if not reuse:
@@ -123,20 +146,23 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, {args.threads} threads")
     backend = LocalBackend.load(path, LocalSettings(n_ctx=4096, n_threads=args.threads))
     llm = backend.llm
-    sampling = Sampling(temperature=0.7, top_p=0.8, top_k=20, seed=1234)
+    sampling = replace(BUILTIN_PRESETS[MODEL_CARD], seed=1234)  # temperature 0.7, top_p 0.8, top_k 20, budgets on
     messages = [{"role": "system", "content": "You are a clinical tutor. Case: " + VIGNETTE},
                 {"role": "user", "content": QUESTIONS[0]}]
     prompt_tokens = backend.tokenize_prompt(backend.render(messages))
 
-    raw, app = [], []
+    raw, app, closed = [], [], []
     for _ in range(reps):  # interleaved, so drift in machine speed hits both alike
         raw.append(raw_tps(llm, prompt_tokens, n_tokens, sampling))
         tps, produced = app_tps(backend, messages, n_tokens, sampling)
         app.append(tps)
+        closed.append(closing_tps(backend, messages, n_tokens, sampling)[0])
     raw_med, app_med = statistics.median(raw), statistics.median(app)
     overhead = app_med / raw_med
     print(f"generation, {n_tokens} tokens x {reps}: raw llama-cpp-python {raw_med:.1f} tok/s, "
-          f"app backend {app_med:.1f} tok/s (last run produced {produced} tokens)")
+          f"app backend with budgets on {app_med:.1f} tok/s ({produced} pieces of text)")
+    print(f"  with reasoning cut at {n_tokens // 2} tokens and a {n_tokens // 2}-token answer: "
+          f"{statistics.median(closed):.1f} tok/s (closing words read into the cache included)")
 
     # Each turn's time to first token is the median of three whole 10-turn chats.
     runs = [chat_ttfts(backend, 10, True, chat_tokens) for _ in range(3)]

@@ -129,5 +129,6 @@ def test_redaction_replaces_each_identifier():
 
 def test_the_disclaimer_says_what_matters():
     assert DISCLAIMER_VERSION
-    for phrase in ("NOT a medical device", "qualified health professional", "emergency", "identifiable patient data"):
+    for phrase in ("NOT a medical device", "qualified professional", "emergency", "identifiable patient data",
+                   "never updated", "regional bias", "invent facts, doses and references", "reasoning can read convincingly"):
         assert phrase in DISCLAIMER

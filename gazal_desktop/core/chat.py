@@ -18,13 +18,15 @@ from gazal_desktop.core.events import (
 )
 from gazal_desktop.core.reasoning import Step, split_steps
 from gazal_desktop.core.sampling import Sampling
+from gazal_desktop.safety.framing import MODEL_SAFETY_RULES
 
 SYSTEM_PROMPT = (
     "You are Gazal, a clinical-reasoning tutor for medical students, residents and educators. "
     "You discuss a fictional teaching case vignette for education only; you never give advice "
     "about a real patient. Think step by step, numbering your steps (\"Step 1:\", \"Step 2:\"...). "
     "Then answer in Markdown with the headings Primary Diagnosis, Reasoning, Immediate Management "
-    "and Follow-up. Say what is uncertain and what a learner should verify in current guidelines."
+    "and Follow-up. Say what is uncertain and what a learner should verify in current guidelines. "
+    + MODEL_SAFETY_RULES
 )
 
 # complete: the model ended its reply; partial: stopped at the length limit; cancelled:

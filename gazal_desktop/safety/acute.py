@@ -1,0 +1,156 @@
+"""The vocabulary of acute events, by kind: words and short phrases a frightened person types,
+broad on purpose (the real-and-now cues and the teaching cues in emergency.py decide whether
+a mention is an emergency). Each phrase is a regular expression over normalized text that
+begins with a literal word or a group of literal words, (?:a|b); `first_words` reads those
+off for the scan index.
+"""
+
+from __future__ import annotations
+
+import re
+
+_W = r"(?:\w+\s+){0,3}"  # up to three words in between
+_WHO = r"(?:my|his|her|their|our|the|a)"
+
+PHRASES: dict[str, list[str]] = {
+    "breathing": [
+        r"(?:wheezing|wheezy|gasping|gasps|choking|choked|suffocating|cyanosed|cyanotic)",
+        r"(?:can't|cannot|can not|couldn't|unable to|struggling to|fighting to|barely|hardly) (?:breathe|breath|get (?:any )?air|talk|speak in sentences)",
+        r"(?:not|isn't|stopped|stops|stop|no longer) breathing", r"(?:hard|difficult|trouble|struggling) (?:to )?breath(?:e|ing)",
+        r"(?:fighting|gasping) for (?:breath|air)", r"ribs (?:are )?sucking in", r"(?:short|shortness) of breath",
+        r"(?:lips|face|mouth|skin|fingers|he|she|baby|it) " + _W + r"(?:blue|grey|gray|purple|dusky)",
+        r"(?:turning|turned|going|gone|went|looks?|is) (?:blue|grey|gray|purple)", r"blue around",
+        r"(?:oxygen|o2) (?:ran|has run|is) out", r"something stuck in", r"can't get (?:it|the food) out",
+    ],
+    "unresponsive": [
+        r"(?:collapsed|collapsing|slumped|fainted|keeled|blacked out|passed out|dropped to the (?:floor|ground))",
+        r"(?:unconscious|unresponsive|floppy|lifeless)",
+        r"(?:not|isn't|won't|wont|doesn't|can't|cannot) (?:responding|respond|waking|wake|answer|answering|moving|move)",
+        r"(?:can't|cannot|couldn't) (?:wake|rouse|get (?:him|her|them) to respond)",
+        r"no (?:pulse|heartbeat)", r"(?:fell|found|lying|on the floor)" + _W + r"(?:not|won't|isn't|can't)",
+    ],
+    "seizure": [
+        r"(?:seizing|seizure|seizures|convulsing|convulsion|convulsions|fitting|jerking|twitching all over)",
+        r"(?:having|had) a fit", r"shaking (?:all over|uncontrollably|and (?:not|won't|isn't))",
+    ],
+    "cardiac": [
+        r"(?:chest) (?:pain|pressure|tightness|hurts|is tight|feels|is crushing|heaviness)",
+        r"(?:pain|pressure|tightness|heaviness) in (?:my|his|her|the) chest", r"(?:my|his|her) chest (?:hurts|is|feels)",
+        r"(?:heart attack|cardiac arrest|crushing pain|crushing chest|tearing pain|ripping pain)",
+        r"(?:heart|pulse) (?:is )?(?:racing|pounding|stopped|at \d{3})", r"elephant (?:is )?sitting",
+        r"(?:pain|ache) (?:going )?(?:down|into|through) (?:my|his|her) (?:left )?(?:arm|jaw|back)",
+    ],
+    "stroke": [
+        r"(?:speech|words|talking|voice) " + _W + r"(?:slurred|garbled|weird|jumbled|wrong|nonsense|gibberish)",
+        r"(?:slurring|slurred|garbled)", r"(?:face|mouth|smile) " + _W + r"(?:droop\w*|crooked|lopsided|fallen|numb)",
+        r"(?:droopy|drooping) (?:face|mouth|eye)",
+        r"(?:can't|cannot|couldn't|unable to) (?:move|lift|feel|use|grip with) " + _WHO + r"?\s*(?:\w+ )?(?:arm|leg|side|hand|face|foot)",
+        r"(?:arm|leg|hand|side|foot) (?:is |went |has gone |just )*(?:useless|weak|numb|dead|limp|paralysed|paralyzed|heavy)",
+        r"(?:having|had) a stroke", r"(?:can't|cannot) (?:speak|talk|understand|see out of)",
+        r"(?:sudden|suddenly)" + _W + r"(?:confused|blind|can't see|lost (?:my|his|her) vision)",
+    ],
+    "allergy": [
+        r"(?:hives|anaphylaxis|anaphylactic|epipen|epi pen|epinephrine pen)",
+        r"(?:throat|tongue|lips?|face|eyes|mouth) " + _W + r"(?:swelling|swollen|closing|tight|puffing)",
+        r"(?:swelling|swollen) (?:up|fast|lips|tongue|face|throat)", r"(?:voice|throat) " + _W + r"(?:hoarse|tight|closing)",
+        r"(?:stung|sting|bee|wasp|peanut|peanuts|nuts|shellfish|shrimp)" + _W + r"(?:swell\w*|hives|breath\w*|wheez\w*|throat|itchy all over)",
+        r"allergic reaction", r"hard to swallow", r"(?:can't|cannot) swallow",
+    ],
+    "headache": [
+        r"(?:worst|thunderclap|explosive|exploding|excruciating|sudden|sudden severe|severe sudden|splitting) " + _W + r"headache",
+        r"headache " + _W + r"(?:vomiting|throwing up|threw up|confused|stiff neck|can't see|passed out|collapsed)",
+        r"head (?:is )?(?:exploding|going to explode)", r"(?:hit|banged|bumped) (?:my|his|her|their) head",
+    ],
+    "bleeding": [
+        r"(?:pouring|gushing|spurting|pumping|streaming) " + _W + r"blood", r"blood " + _W + r"(?:pouring|gushing|spurting|everywhere|won't stop)",
+        r"(?:so much|lots of|a lot of|loads of|too much|pool of) blood",
+        r"(?:bleeding|bleed) " + _W + r"(?:heavily|a lot|badly|everywhere|won't stop|will not stop|doesn't stop|non stop|out|profusely)",
+        r"(?:won't|can't|cannot) stop (?:the )?bleeding", r"(?:haemorrhage|haemorrhaging|hemorrhage|hemorrhaging)",
+        r"(?:soaked|soaking|soak) " + _W + r"(?:pads?|towels?|through|sheets|clothes)", r"(?:pads?|towels?) " + _W + r"soaked",
+        r"(?:vomiting|throwing up|coughing up|coughing|spitting|puking) " + _W + r"blood", r"passing (?:big )?clots",
+        r"(?:pregnant|pregnancy|weeks|post ?partum|gave birth|had (?:my|the|her) baby|just delivered)[^.!?]{0,60}\b(?:bleeding|blood|clots)",
+        r"(?:bleeding|blood)[^.!?]{0,60}\b(?:pregnant|pregnancy|post ?partum|warfarin|apixaban|rivaroxaban|blood thinners?|faint|dizzy)",
+        r"(?:nose|nosebleed)" + _W + r"(?:won't stop|pouring|for (?:\d+|an?) (?:min|mins|minutes|hour|hours))",
+    ],
+    "overdose": [
+        r"(?:overdosed|overdosing|overdose|od'd|od)",
+        r"(?:took|taken|take|swallowed|ate|had|injected|shot up|used|gave (?:him|her|them)?|drank|popped) " + _W
+        + r"(?:\d{2,}|a (?:whole|full|entire) (?:bottle|pack|box|packet|strip)|all (?:of )?(?:my|his|her|their|the)|too (?:many|much)|"
+          r"(?:way|far) too|double|twice|a (?:bunch|handful|lot|load) of|loads of|like \d+|maybe \d+|about \d+|around \d+)",
+        r"(?:\d+) (?:units|pills|tablets|tabs|capsules)" + _W + r"(?:instead of|by mistake|too many|accident)",
+        r"(?:instead of|by mistake|by accident|accidentally)" + _W + r"(?:units|insulin|pills|tablets|dose|doses|twice)",
+        r"(?:too much|twice|double) (?:insulin|dose|methadone|morphine|fentanyl)",
+        r"(?:a|the) (?:whole|full|entire) (?:bottle|pack|box|packet|strip)",
+    ],
+    "ingestion": [
+        r"(?:swallowed|drank|ate|eaten|chewed|licked|sucked on|got into|drinking|eating|swallowing) " + _W
+        + r"(?:batter(?:y|ies)|button|bleach|antifreeze|cleaner|detergent|pod|pods|tablet|tablets|pills|magnets?|coin|"
+          r"chemicals?|poison|lamp oil|paraffin|kerosene|petrol|gasoline|weed killer|pesticide|berries|mushrooms|"
+          r"medicine|meds|vape|e-liquid|nicotine|lighter fluid|bottle|liquid)",
+        r"foaming at (?:the )?mouth", r"poison control",
+    ],
+    "suicide": [
+        r"(?:kill|killing|end|ending|take|taking) (?:myself|my life|my own life|it all|it tonight|things)",
+        r"(?:suicide|suicidal)", r"(?:said|saying|say) (?:my )?goodbyes?", r"goodbye (?:letter|note|letters|notes)",
+        r"(?:wrote|written|writing) (?:the |my )?(?:letters?|notes?)", r"tonight is the night",
+        r"(?:don't|do not) want to (?:be here|live|be alive|wake up|exist|go on)", r"better off (?:dead|without me)",
+        r"(?:nobody|no one) would (?:miss|care)", r"(?:no (?:reason|point)) (?:to|in) (?:live|living|going on)",
+        r"(?:hang|hanging) myself", r"(?:the|a) (?:rope|noose)", r"(?:jump|jumping) (?:off|from|in front)",
+        r"(?:cut|cutting|slit|slitting) (?:my|his|her) (?:wrists?|arms?|throat)", r"(?:cut|cutting|hurt|hurting|harm|harming) myself",
+        r"(?:knife|blade|razor|gun|pills|rope)" + _W + r"(?:myself|wrists?|my life|tonight|end it|use it on)",
+        r"(?:using|use) it on (?:myself|my)", r"(?:can't|cannot) (?:do this|go on|take it) any ?more",
+        r"(?:standing|sitting) on (?:the )?(?:bridge|edge|roof|ledge)", r"sleep forever", r"drive into",
+        r"(?:pills|tablets) (?:lined up|saved up|ready)",
+    ],
+    "trauma": [
+        r"(?:stabbed|shot|gunshot|run over|electrocuted|drowning|drowned|burned|burnt|scalded|impaled|crushed)",
+        r"(?:hit|knocked down) by (?:a )?(?:car|truck|bus|bike|train)", r"(?:car|motorbike|bike|road) (?:crash|accident|wreck)",
+        r"(?:crash|accident) (?:outside|on|in)", r"(?:fell|fallen|falling) (?:off|from|down)",
+        r"pulled (?:\w+ )?(?:out of|from) (?:the )?(?:pool|water|lake|river|bath|sea)",
+        r"(?:on fire|head injury|broken neck|bone sticking out)",
+    ],
+    "hypoglycaemia": [
+        r"(?:sugar|glucose|bm|bg)" + _W + r"(?:low|[1-3](?:\.\d)?\b|[1-3]\d\b|lo\b)",
+        r"(?:hypo|hypoglycaemic|hypoglycemic|hypoglycaemia|hypoglycemia)",
+        r"(?:shaking|shaky|sweaty|sweating) and (?:confused|drowsy|not making sense)",
+    ],
+}
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a leading (?:...) group, or the pattern itself."""
+    if not pattern.startswith("(?:"):
+        return [pattern]
+    depth, alts, cur = 0, [], ""
+    for ch in pattern[3:]:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                return alts + [cur]
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            alts.append(cur)
+            cur = ""
+            continue
+        cur += ch
+    raise ValueError(f"unbalanced group in {pattern!r}")
+
+
+def first_words(pattern: str) -> tuple[str, ...]:
+    """The literal words a phrase can begin with: "word ..." or "(?:a|b c|d) ..."; a final
+    optional letter ("looks?") stands for both words; "(?:\\d" for a number."""
+    words = set()
+    for alt in _alternatives(pattern):
+        if alt.startswith("\\d"):
+            words.add("#")
+            continue
+        m = re.match(r"([a-z0-9']+)(\?)?(?![a-z0-9'\\*+{[])", alt)
+        if not m:
+            raise ValueError(f"phrase must begin with a literal word: {pattern!r}")
+        w = m.group(1)
+        words.update((w[:-1], w) if m.group(2) else (w,))
+    return tuple(sorted(words))
+
+
+__all__ = ["PHRASES", "first_words"]
