@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gazal_desktop.safety import DISCLAIMER, DISCLAIMER_VERSION, emergency_signals, phi_spans, redact
+from gazal_desktop.safety.normalize import normalize
 
 EMERGENCIES = [
     ("I'm having chest pain right now and my left arm is numb", "cardiac"),
@@ -57,7 +58,7 @@ def test_emergencies_are_caught(text, kind):
     assert signals, text
     assert kind in {s.kind for s in signals}
     s = signals[0]
-    assert text[s.start:s.end] == s.text
+    assert normalize(text)[s.start:s.end] == s.text  # offsets into the text as the check read it
 
 
 @pytest.mark.parametrize("text", NOT_EMERGENCIES)

@@ -22,15 +22,15 @@ LAST_NAMES = 50_000  # the commonest; the census list goes on to names held by a
 # and headings far more often than it names someone ("Will review", "Hope for recovery").
 WORDS = set("""
 will mark grace hope faith joy patience april may june august rose iris lily ruby pearl amber crystal dawn
-summer autumn winter bill frank guy jack ray gene les art rich sandy rusty chance king golden major price
-young long short love heath page sharp strong major bishop cook gay merry sunny rocky lee son dean
-temple reading marshall austin carol chase cliff dale dell don drew ed eve fay fern gale glen grant
-guy hall harmony heather holly hunter ivy jade jean jewel joy june kay lane laurel lynn mae max
-miles neil nelle norm ora pat penny rex robin rod sage scott sky sol star sterling sue tad ted
-tom toby val van vern victor violet wade ward warren wes will win wood worth wyatt young
+summer autumn winter bill frank guy jack ray art rich sandy rusty chance king golden major price
+young long short love page sharp strong major bishop cook gay merry sunny rocky son
+temple reading marshall austin carol chase cliff dell drew eve fay fern gale grant
+guy hall harmony heather holly hunter ivy jade jean jewel joy june lane laurel
+norm penny robin sage sky sol star sterling
+van violet ward will win wood worth young
 an the in on of at to and is was not no so as by be do go he me my or up us we
-ed er icu ward clinic la le el al del des van von de di da du st mac
-age ali amin ada ana asa bea bo cal eli ema era ira isa ivy lu ola ona una
+er icu ward clinic la le el al del des van von de di da du st mac
+age ali amin ivy
 baby babe dot early else faith fate flora fortune freeda gay gem happy honey jolly joy lady
 lucky mercy merry miss moon ocean pleasant precious queen rain rainbow royal season shelby
 spring star sugar sunshine tiny treasure true trinity unique vita

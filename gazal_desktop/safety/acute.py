@@ -117,6 +117,71 @@ PHRASES: dict[str, list[str]] = {
 }
 
 
+# Broad net: single words of acute illness by kind. Two different ones about a person in the
+# writer's life (or one red flag) are enough when nothing says it is teaching.
+SYMPTOM_WORDS: dict[str, set[str]] = {
+    "breathing": {"breath", "breathe", "breathing", "breathless", "wheezing", "wheezy", "gasping", "grunting", "choking",
+                  "choked", "nostrils", "flaring", "blue", "grey", "gray", "purple", "suffocating", "airway"},
+    "cardiac": {"chest", "jaw", "clutching", "sweating", "sweaty", "clammy", "palpitations", "racing", "pounding", "pain",
+                "hurts", "agony", "dizzy", "pale", "grey", "shaking", "shivering", "cold"},
+    "unresponsive": {"faint", "fainting", "fainted", "collapsed", "collapse", "unconscious", "unresponsive", "drowsy",
+                     "rousable", "unrousable", "floppy", "limp", "lifeless", "slumped", "gurgling", "snoring", "passing"},
+    "stroke": {"slurred", "slurring", "drooping", "droopy", "numb", "weak", "paralysed", "paralyzed", "confused",
+               "confusion", "garbled", "nonsense"},
+    "seizure": {"seizure", "seizing", "fitting", "jerking", "convulsing", "convulsions", "epileptic"},
+    "bleeding": {"blood", "bleeding", "bled", "squirting", "spurting", "pouring", "gushing", "soaked", "clots",
+                 "haemorrhage", "hemorrhage"},
+    "allergy": {"swelling", "swollen", "swelled", "puffed", "swallow", "swallowing", "itchy", "hives", "lips", "tongue", "throat", "blowing", "puffy", "epipen", "anaphylaxis",
+                "stung", "cashew", "peanut", "peanuts"},
+    "headache": {"headache", "head", "vomiting", "vomited", "vomit", "throwing", "stiff"},
+    "overdose": {"overdose", "overdosed", "overdosing", "pills", "tablets", "tramadol", "insulin", "calpol", "paracetamol",
+                 "tylenol", "ibuprofen", "oxy", "fentanyl", "heroin", "methadone", "units", "instead", "accidentally",
+                 "stockpiled", "stockpiling"},
+    "ingestion": {"swallowed", "drank", "bleach", "battery", "batteries", "vape", "liquid", "poison", "chemical",
+                  "antifreeze", "detergent", "magnets"},
+    "suicide": {"suicide", "suicidal", "kill", "die", "dying", "wrists", "rope", "noose", "knife", "gun", "goodbye",
+                "goodbyes", "end"},
+    "trauma": {"stabbed", "shot", "crash", "crashed", "fell", "fall", "helmet", "injury", "burned", "burnt", "drowning",
+               "chainsaw", "bike", "car"},
+    "hypoglycaemia": {"sugar", "glucose", "diabetic", "hypo", "lo"},
+}
+# Triage discriminators (airway, breathing, circulation, disability, exposure): words that
+# mark an acute presentation wherever they come from.
+TRIAGE_WORDS: dict[str, set[str]] = {
+    "breathing": {"stridor", "whistling", "wheezes", "rasping", "noisy", "apnoea", "apnea", "inhaled", "inhaler", "asthma",
+                  "attack", "drooling", "cough", "coughing", "retractions", "recession", "breaths", "air"},
+    "unresponsive": {"unrousable", "unresponding", "responsive", "responding", "wake", "waking", "awake", "sleepy",
+                     "consciousness", "blank", "staring", "foaming", "frothing", "mottled", "cold", "clammy", "feed",
+                     "feeding", "inconsolable", "weak", "weakness", "dehydrated", "rash", "non-blanching", "purple",
+                     "purpura", "fade", "spots"},
+    "stroke": {"words", "speech", "face", "smile", "vision", "blind", "double", "dizziness", "vertigo", "balance",
+               "numbness", "tingling", "gave", "leg", "arm", "side"},
+    "cardiac": {"heart", "beating", "heartbeat", "pulse", "palpitating", "tight", "tightness", "squeezing", "pressure",
+                "crushing", "band", "elephant"},
+    "overdose": {"diazepam", "valium", "xanax", "alprazolam", "benzos", "codeine", "morphine", "oxycodone", "sleeping",
+                 "vodka", "alcohol", "drunk", "necked", "dose", "doses", "whole", "month's", "bottle"},
+    "ingestion": {"mouth", "rinse", "cleaner", "tablet", "pod", "pods", "berries", "mushrooms", "chemicals", "nappy",
+                  "coin", "magnet"},
+    "suicide": {"note", "letters", "engine", "garage", "bridge", "jump", "hang", "quickest", "painless", "overdosing",
+                "done", "anymore", "tonight"},
+    "bleeding": {"cut", "wound", "glassed", "gash", "deep", "bleed", "miscarriage", "miscarrying", "weeks"},
+    "trauma": {"head", "hit", "knocked", "unconscious", "concussion", "bone", "broken", "fracture", "climbing",
+               "frame", "ladder", "stairs", "roof", "crushed", "trapped"},
+}
+for _kind, _words in TRIAGE_WORDS.items():
+    SYMPTOM_WORDS.setdefault(_kind, set()).update(_words)
+
+RED_FLAGS = {"unconscious", "unresponsive", "unrousable", "collapsed", "choking", "seizure", "seizing", "fitting",
+             "convulsing", "overdose", "overdosed", "overdosing", "suicide", "suicidal", "stabbed", "drowning",
+             "anaphylaxis", "gasping", "lifeless", "haemorrhage", "hemorrhage"}
+PEOPLE = {"dad", "daddy", "father", "mum", "mom", "mummy", "mommy", "mother", "son", "daughter", "husband", "wife",
+          "baby", "newborn", "toddler", "kid", "kids", "child", "boyfriend", "girlfriend", "gf", "bf", "partner",
+          "grandma", "grandad", "granddad", "grandpa", "nan", "nana", "granny", "grandmother", "grandfather",
+          "neighbour", "neighbor", "friend", "mate", "brother", "sister", "roommate", "flatmate", "colleague",
+          "coworker", "uncle", "aunt", "cousin", "niece", "nephew", "someone", "somebody", "lady", "guy", "stranger"}
+PAST = {"yesterday", "ago", "last", "used", "was", "were", "had", "history"}
+
+
 def _alternatives(pattern: str) -> list[str]:
     """The top-level alternatives of a leading (?:...) group, or the pattern itself."""
     if not pattern.startswith("(?:"):
@@ -153,4 +218,4 @@ def first_words(pattern: str) -> tuple[str, ...]:
     return tuple(sorted(words))
 
 
-__all__ = ["PHRASES", "first_words"]
+__all__ = ["PHRASES", "first_words", "SYMPTOM_WORDS", "RED_FLAGS", "PEOPLE"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gazal_desktop.safety.acute import PHRASES, first_words
+from gazal_desktop.safety.acute import PEOPLE, PHRASES, RED_FLAGS, SYMPTOM_WORDS, first_words
 from gazal_desktop.safety.normalize import blank_quotes, normalize
 from gazal_desktop.safety.scan import DIGIT, Index, Rule, token_keys
 
@@ -124,7 +124,7 @@ _PLEA = re.compile(r"\b(?:help|please|what now|what do i do|what should i do|wha
                    r"call an ambulance|ambulance|911|999|112|hurry|urgent|emergency|asap)\b|!{1}|\?{2}")
 _TEACHING = re.compile(
     r"\b(?:quiz|mcqs?|flashcards?|vignettes?|case|cases|osce|usmle|mrcp|plab|exam|exams|revising|revision|studying|"
-    r"study|lecture|tutorial|teaching|students?|tutor|role-?play|scenario|simulation|simulated|mock|station|"
+    r"study|lecture|tutorial|teaching|students?|tutor|role-?play|scenario|simulation|simulated|mock|osce station|exam station|"
     r"next best step|first step|next step|most likely|diagnosis\?|differential|management of|how (?:do|does|should|is|are)|"
     r"what (?:is|are|does|causes|should a|happens)|why (?:do|does|is|are)|explain|describe|discuss|summari[sz]e|list|compare|"
     r"write|create|give me|test me|ask me|true/false|guideline|physiolog\w*|mechanism|antidote|presents|presented|"
@@ -132,13 +132,43 @@ _TEACHING = re.compile(
     r"two years ago|years ago|when i was|reading about|read about|learning about|learn about|learn how|"
     r"(?:when|if) (?:a|an|the|someone|somebody|a patient|my patient|your patient|you) |seminar|lecture|class|course|"
     r"session|workshop|textbook|notes|rule out|ruled out|differentiate|distinguish|difference between|contrast|versus|vs)\b")
+# A plea in the writer's own voice (not "bystanders call for help" in a vignette).
+_FIRST_PERSON_PLEA = re.compile(r"(?:^|[.!?]\s*)help\b|\b(?:help (?:me|us|my|him|her|please)|please help|someone help|"
+                                r"what do i do|what should i do|what do we do|what now|call 911|call an ambulance|hurry)\b|!")
+_PRESENT = re.compile(r"\b(?:now|right now|rn|just|tonight|(?:\d+|a few|few) (?:min|mins|minutes|seconds|secs)(?: ago)?|"
+                      r"an hour ago|this morning|at the moment|currently)\b")
+# A question about a topic, not a person ("What ECG changes follow a large overdose?").
+_QUESTION = re.compile(r"\s*(?:what|why|how|which|when|where|who|is|are|does|do|can|could|should|would|will|list|name)\b")
+# Any sentence that asks about a topic ("...with vomiting. Which imaging and when?").
+_ASKS = re.compile(r"(?:^|[.!?:]\s*)(?:what|why|how|which|when|where|who|is|are|does|do|can|should|would)\b[^.!?]*\?")
+# Teaching however it is asked: a plea inside a quiz or a hypothetical is still a quiz.
+_ALWAYS_TEACHING = re.compile(r"\b(?:osce|role-?play|scenario|quiz|vignette|write|mock|(?:when|if) (?:a|an|the|someone|somebody|"
+                              r"your) (?:patient|person|child|man|woman|someone|baby|casualty))\b")
 # A vignette's opening: "A woman at 8 weeks...", "An infant is brought..." (third person)
 _VIGNETTE_OPEN = re.compile(r"(?:^|[.!?]\s+)(?:a|an) (?:\d+[- ](?:year|month|week|day)[- ]old )?(?:pregnant )?(?:man|woman|boy|girl|"
                             r"child|infant|patient|toddler|neonate|newborn|baby|teenager|adolescent|student|gentleman|lady)\b")
 _VIGNETTE_AGE = re.compile(r"\b(?:a|an)\s+\d{1,3}-(?:year|month|week|day)-old\b")
 
 
-_FIRST_WORDS = {"i", "i'm", "i've", "i'll", "i'd", "me", "my", "mine", "we", "we're", "our", "us", "myself"}
+def _broad_net(scan: str, tokens, words: set[str]) -> list[tuple[str, int, int]]:
+    """No phrase matched: two different acute-illness words (or one red flag) about someone in
+    the writer's life, or a bystander. Teaching cues still decide afterwards."""
+    hits = {w for w in words if w in _SYMPTOM_KIND}
+    if not hits or not (len(hits) >= 2 or hits & RED_FLAGS):
+        return []
+    # about someone in the writer's life; or telegraphic ("asthma attack, inhaler not helping"):
+    # three acute words and nothing that reads as a topic question (teaching cues decide later)
+    personal = words & _FIRST_WORDS or words & PEOPLE or _BYSTANDER.search(scan)
+    if not personal and not (len(hits) >= 3 and not _ASKS.search(scan)):
+        return []
+    return [(_SYMPTOM_KIND[k[0]], start, start + len(k[0])) for start, k in tokens if k[0] in hits]
+
+
+_SYMPTOM_KIND = {w: kind for kind, ws in SYMPTOM_WORDS.items() for w in ws}
+
+# with the verbs people drop the "I" from ("feel like passing out", "cant breathe")
+_FIRST_WORDS = {"i", "i'm", "i've", "i'll", "i'd", "me", "my", "mine", "we", "we're", "our", "us", "myself", "feel",
+                "feeling"}
 _TIME_WORDS = {"now", "rn", "just", "ago", "tonight", "currently", "moment", "suddenly", "still", "keeps", "started",
                "min", "mins", "minute", "minutes"}
 _PLEA_WORDS = {"help", "please", "ambulance", "911", "999", "112", "hurry", "urgent", "emergency", "asap", "paramedics"}
@@ -160,20 +190,28 @@ def emergency_signals(text: str, exhaustive: bool = False) -> list[EmergencySign
         if m.start() >= reach:
             events.append((rule.kind, m.start(), m.end()))
         reach = max(reach, m.end())
+    words = {k[0] for _, k in tokens}
+    words |= {w[:-2] for w in words if w.endswith("'s")}  # "son's" -> "son"
+    telegraphic = False
+    if not events:
+        events = _broad_net(scan, tokens, words)
+        telegraphic = bool(events)  # the broad net asked for a person or three acute words itself
     if not events:
         return []
-    words = {k[0] for _, k in tokens}
     first = bool(words & _FIRST_WORDS)
-    real = first or bool(words & _TIME_WORDS) or bool(words & _PLEA_WORDS) or "!" in scan or "??" in scan \
-        or len(tokens) <= 12 or bool(_BYSTANDER.search(scan)) or bool(_TIME.search(scan)) or bool(_PLEA.search(scan))
+    people = bool(words & PEOPLE)
+    question = bool(_QUESTION.match(scan)) and scan.rstrip().endswith("?") and not (first or people)
+    real = first or people or telegraphic or bool(words & _TIME_WORDS) or bool(words & _PLEA_WORDS) or "!" in scan or "??" in scan \
+        or (len(tokens) <= 12 and not question) or bool(_BYSTANDER.search(scan)) or bool(_TIME.search(scan)) \
+        or bool(_PLEA.search(scan))
     if not real:
         return []
     vignette_age = _VIGNETTE_AGE.search(scan)
     teaching = bool(_TEACHING.search(scan)) or (bool(vignette_age or _VIGNETTE_OPEN.search(scan)) and not first)
     if teaching:
-        pleading = bool(re.search(r"\b(?:help|what do i do|what should i do|what do we do|call 911|ambulance|hurry)\b|!", scan))
-        owned = bool(words & {"my", "our"}) and bool(words & {"now", "rn", "just", "ago", "tonight"})
-        if not (pleading or owned) or vignette_age or re.search(r"\b(?:osce|role-?play|scenario|quiz|vignette|write|mock)\b", scan):
+        pleading = bool(_FIRST_PERSON_PLEA.search(scan))
+        owned = bool(words & {"my", "our"}) and bool(_PRESENT.search(scan))
+        if not (pleading or owned) or vignette_age or _ALWAYS_TEACHING.search(scan):
             return []
     return [EmergencySignal(kind, s, e, scan[s:e]) for kind, s, e in events]
 

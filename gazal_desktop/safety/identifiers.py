@@ -40,11 +40,12 @@ _EPONYM_NEXT = re.compile(
     r"\s*(?:'s\s+)?(?:sign|signs|disease|syndrome|murmur|criteria|score|procedure|test|triad|law|reflex|phenomenon|"
     r"palsy|anomaly|lymphoma|formula|manoeuvre|maneuver|pattern|cells?|bod(?:y|ies)|classification|scale|rule|method|"
     r"operation|fracture|ulcer|tumou?r|pouch|triangle|node|virus|fever|spotted|equation|index|position|incision|"
-    r"repair|block|ratio|curve|line|lines|fibres|fibers|approach|technique|staging|grade|type|class|tube|catheter)\b",
+    r"repair|block|ratio|curve|line|lines|fibres|fibers|approach|technique|staging|grade|type|class|tube|catheter|"
+    r"nodule|nodes|hump|plus|pattern|foot|tear|phenomenon|effect|cyst|spots?|bodies|lesion|ring|deformity)\b",
     re.IGNORECASE)
 _ORDINAL = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty)"
 _SPELLED_AGE = rf"(?:ninety|one hundred(?: and)?|a hundred(?: and)?|hundred and)(?:[- ]{_ORDINAL})?[- ](?:year|yr)s?[- ]old"
-_CUE_DATE = r"\b(?:on|since|from|until|till|dated|seen|by|before|after)\s+((?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|1[0-2]))\b(?![/\d])"
+_CUE_DATE = r"\b(?:on|since|from|until|till|dated|seen|by|before|after|visit|appointment|due|booked|admission|surgery|clinic)\s+((?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|1[0-2]))\b(?![/\d])"
 _STATE_ABBR = "|".join(STATES)
 _STATE_NAME = "|".join(sorted(STATES.values(), key=len, reverse=True))
 
@@ -94,7 +95,8 @@ _STARTS: list[tuple[str, ...]] = [
     ("licence", "license", "dea", "npi", "certificate", "driver", "driver's"),
     ("serial", "s", "sn", "device", "imei", "udi", "vin", "pacemaker", "licence", "license", "plate"),
     _MONTH_WORDS + (DIGIT,), (DIGIT,), (DIGIT,), ("dob", "date", "born", "admitted", "discharged", "seen", "died"),
-    ("on", "since", "from", "until", "till", "dated", "seen", "by", "before", "after"),
+    ("on", "since", "from", "until", "till", "dated", "seen", "by", "before", "after", "visit", "appointment",
+     "due", "booked", "admission", "surgery", "clinic"),
     (DIGIT,), ("age", "aged"), ("ninety", "one", "a", "hundred"), ("is", "age", "aged", "turned", "turns"), (DIGIT,),
     (CAPS2, "zip", "zipcode", "postal", "post", "postcode"),
     ("mr", "mrs", "ms", "miss", "mx", "dr", "doctor", "prof", "nurse", "name", "patient", "signed", "sincerely", "regards",
@@ -113,7 +115,7 @@ _PATIENT_CUE = re.compile(r"\b(?:Patient|Pt\.?)\s*:?\s+(" + _NAME + r"(?:\s+" + 
 _RELATION = re.compile(
     r"\b(?i:son|daughter|husband|wife|partner|mother|father|mum|mom|dad|brother|sister|friend|neighbou?r|carer|caregiver|"
     r"boyfriend|girlfriend|fianc[eé]e?|uncle|aunt|grandson|granddaughter|grandmother|grandfather|niece|nephew|cousin|"
-    r"contact)\b[:,]?\s*\(?(" + _NAME + r")\b")
+    r"contact)(?:-in-law)?\b[:,]?\s*\(?(" + _NAME + r")\b")
 _NAME_THEN_RELATION = re.compile(r"\b(" + _NAME + r")\s*\((?:son|daughter|husband|wife|partner|mother|father|brother|sister|"
                                  r"friend|neighbou?r|carer|niece|nephew|cousin)\)")
 _CAPS_RUN = re.compile(r"\b" + _NAME + r"(?:\s+[A-Z]\.)?(?:\s+" + _NAME + r"){1,2}\b")
@@ -178,13 +180,24 @@ def _patient(text: str, m: re.Match) -> list[PhiSpan]:
 
 
 def _relation(text: str, m: re.Match) -> list[PhiSpan]:
-    return [PhiSpan(m.start(1), m.end(1), "name", m.group(1))] if _is_first(m.group(1)) else []
+    if not _is_first(m.group(1)):
+        return []
+    rest = re.match(r"(?:\s+[A-Z][a-z]+)*", text[m.end(1):])  # "Sister Mary Joseph nodule" is an eponym
+    if _eponym_after(text, m.end(1) + rest.end()):
+        return []
+    return [PhiSpan(m.start(1), m.end(1), "name", m.group(1))]
 
 
 def _last_first(text: str, m: re.Match) -> list[PhiSpan]:
-    if _is_last(m.group(1)) and _is_first(m.group(2)) and m.group(2) not in STATES.values():
+    """"Smith, John": both in the lists, or any two capitalised words followed by an age and
+    sex in shorthand ("Obi, Chukwuemeka 59M")."""
+    known = _is_last(m.group(1)) and _is_first(m.group(2))
+    if (known or _AGE_SEX.match(text, m.end())) and m.group(2) not in STATES.values() and m.group(1) not in _CLINICAL_CAPS:
         return [PhiSpan(m.start(), m.end(), "name", m.group(0))]
     return []
+
+
+_AGE_SEX = re.compile(r"[,\s—–-]+\d{1,3}\s?(?:[MFmf]\b|y/?o\b|yo\b|yrs?\b|years?\b)")
 
 
 def _run(text: str, m: re.Match) -> list[PhiSpan]:
