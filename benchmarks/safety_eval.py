@@ -38,7 +38,7 @@ def load_emergency() -> list[dict]:
             if line.strip():
                 cat, text = line.split("\t", 1)
                 rows.append(dict(text=text, label=label, cat=cat, part="tune"))
-    for name, which in (("emergency_fresh.txt", "tune"), ("emergency_round2.txt", "tune"), ("emergency_round3.txt", "tune"),
+    for name, which in (("emergency_fresh.txt", "tune"), ("emergency_round2.txt", "tune"), ("emergency_round3.txt", "tune"), ("emergency_round4.txt", "tune"), ("emergency_round5.txt", "tune"),
                         ("emergency_heldout.txt", "held-out")):
         for line in (DATA / name).read_text(encoding="utf-8").splitlines():
             if line.strip():
@@ -56,7 +56,7 @@ def load_identifiers() -> list[dict]:
     for line in (DATA / "identifiers_neg.txt").read_text(encoding="utf-8").splitlines():
         if line.strip():
             rows.append(dict(text=line, ids=[], cat="clinical", part="tune"))
-    for name, which in (("identifiers_fresh.txt", "tune"), ("identifiers_round2.txt", "tune"), ("identifiers_round3.txt", "tune"),
+    for name, which in (("identifiers_fresh.txt", "tune"), ("identifiers_round2.txt", "tune"), ("identifiers_round3.txt", "tune"), ("identifiers_round4.txt", "tune"), ("identifiers_round5.txt", "tune"),
                         ("identifiers_heldout.txt", "held-out")):
         for line in (DATA / name).read_text(encoding="utf-8").splitlines():
             if line.strip():

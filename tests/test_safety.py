@@ -133,3 +133,87 @@ def test_the_disclaimer_says_what_matters():
     for phrase in ("NOT a medical device", "qualified professional", "emergency", "identifiable patient data",
                    "never updated", "regional bias", "invent facts, doses and references", "reasoning can read convincingly"):
         assert phrase in DISCLAIMER
+
+
+# -- the examples quoted in the issue that asked for checks that generalize ----------------
+
+QUOTED_EMERGENCIES = [
+    "my dad just collapsed and isnt breathing what do i do",
+    "baby turning blue",
+    "help my husband is on the floor and hes not responding",
+    "I dont want to be here anymore. the rope is ready",
+    "my 2 year old swallowed a button battery 10 minutes ago",
+    "There is a man lying in the street not breathing, I'm with him now",
+    "suddenly the worst headache of my life and I threw up, I'm alone at home",
+    "i injected way too much insulin and im shaking and confused",
+]
+
+
+@pytest.mark.parametrize("text", QUOTED_EMERGENCIES)
+def test_the_quoted_emergencies_are_caught(text):
+    assert emergency_signals(text), text
+
+
+@pytest.mark.parametrize("text,value", [
+    ("Seen John Smith today", "John Smith"),
+    ("Maria Gonzalez, 54F", "Maria Gonzalez"),
+    ("Smith, John A. 68M", "Smith, John A."),
+    ("her son David", "David"),
+    ("Springfield, IL", "Springfield, IL"),
+    ("from Dearborn, Michigan", "Dearborn, Michigan"),
+    ("ZIP 94110", "94110"),
+    ("policy# XYZ778812", "XYZ778812"),
+    ("seen on 12/03", "12/03"),
+    ("a ninety-three year old woman", "ninety-three year old"),
+    ("Seen John Smith, MRN 12345678, DOB 03/14/1950", "John Smith"),
+])
+def test_the_quoted_identifiers_are_found(text, value):
+    assert value in [s.text for s in phi_spans(text)]
+
+
+@pytest.mark.parametrize("text", ["INR 4.5-10 without bleeding", "start 2.5-10 mg daily", "Pt Alert and oriented",
+                                  "Patient Ambulating independently"])
+def test_the_quoted_false_alarms_are_gone(text):
+    assert phi_spans(text) == []
+
+
+def test_the_labelled_sets_meet_the_targets_on_both_parts():
+    """benchmarks/safety_eval.py's figures: recall >= 0.95 with false alarms <= 5%, on the part
+    the rules were tuned on and on the part written after they were finished."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from safety_eval import evaluate
+
+    for which in ("emergency", "identifiers"):
+        res = evaluate(which)
+        for part in ("tune", "held-out"):
+            (hit, n), (fa, nn) = res[part]["recall"], res[part]["false_alarms"]
+            assert n >= 25 and nn >= 25, (which, part)
+            assert hit / n >= 0.95 and fa / nn <= 0.05, (which, part, res[part]["misses"])
+
+
+def test_the_scan_index_finds_what_an_exhaustive_scan_finds():
+    """Each pattern is tried only where its first words stand; trying every pattern at every
+    position must give the same result on every labelled text."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from safety_eval import load_emergency, load_identifiers
+
+    texts = [r["text"] for r in load_emergency() + load_identifiers()]
+    for text in texts:
+        assert emergency_signals(text) == emergency_signals(text, exhaustive=True), text
+        assert phi_spans(text) == phi_spans(text, exhaustive=True), text
+
+
+def test_the_framing_matches_the_model_card():
+    from gazal_desktop.core.chat import SYSTEM_PROMPT
+    from gazal_desktop.safety import EMERGENCY_MESSAGE
+
+    assert DISCLAIMER_VERSION == "2026-11-2"  # bumped, so the gate asks everyone again
+    assert "poison control" in EMERGENCY_MESSAGE
+    for rule in ("real person", "do not assess it", "emergency services", "Never invent citations", "dose"):
+        assert rule in SYSTEM_PROMPT

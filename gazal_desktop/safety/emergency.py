@@ -111,7 +111,8 @@ _STARTS: list[tuple[str, ...]] = [
 ]
 assert len(_STARTS) == len(EVENTS)
 _EVENTS = Index([Rule(kind, re.compile(p), starts=st) for (kind, p), st in zip(EVENTS, _STARTS)]
-                + [Rule(kind, re.compile(r"\b" + p), starts=first_words(p)) for kind, ps in PHRASES.items() for p in ps])
+                + [Rule(kind, re.compile(r"\b(?:" + p + r")(?![a-z])"), starts=first_words(p))
+                   for kind, ps in PHRASES.items() for p in ps])
 
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'll|i'd|me|my|mine|we|we're|our|us|myself)\b")
 _BYSTANDER = re.compile(r"\b(?:there's|there is|there are)\s+(?:a|an|this|some)\b|\b(?:someone|somebody|this (?:guy|man|woman|lady|person|kid|boy|girl))\b|"
@@ -123,10 +124,10 @@ _TIME = re.compile(r"\b(?:now|right now|rn|just|minutes? ago|mins? ago|min ago|a
 _PLEA = re.compile(r"\b(?:help|please|what now|what do i do|what should i do|what can i do|what do we do|should i call|call 911|"
                    r"call an ambulance|ambulance|911|999|112|hurry|urgent|emergency|asap)\b|!{1}|\?{2}")
 _TEACHING = re.compile(
-    r"\b(?:quiz|mcqs?|flashcards?|vignettes?|case|cases|osce|usmle|mrcp|plab|exam|exams|revising|revision|studying|"
+    r"\b(?:quiz|mcqs?|flashcards?|questions?|vignettes?|case|cases|osce|usmle|mrcp|plab|exam|exams|revising|revision|studying|"
     r"study|lecture|tutorial|teaching|students?|tutor|role-?play|scenario|simulation|simulated|mock|osce station|exam station|"
     r"next best step|first step|next step|most likely|diagnosis\?|differential|management of|how (?:do|does|should|is|are)|"
-    r"what (?:is|are|does|causes|should a|happens)|why (?:do|does|is|are)|explain|describe|discuss|summari[sz]e|list|compare|"
+    r"what (?:is|are|does|causes|should a|happens)|why (?:do|does|is|are)|explain|describe|discuss|summari[sz]e|list|compare|outline|"
     r"write|create|give me|test me|ask me|true/false|guideline|physiolog\w*|mechanism|antidote|presents|presented|"
     r"brought in|arrives|is found|is brought|is pulled|develops|reports|in this scenario|yesterday|last week|last year|"
     r"two years ago|years ago|when i was|reading about|read about|learning about|learn about|learn how|"
@@ -201,7 +202,10 @@ def emergency_signals(text: str, exhaustive: bool = False) -> list[EmergencySign
     first = bool(words & _FIRST_WORDS)
     people = bool(words & PEOPLE)
     question = bool(_QUESTION.match(scan)) and scan.rstrip().endswith("?") and not (first or people)
-    real = first or people or telegraphic or bool(words & _TIME_WORDS) or bool(words & _PLEA_WORDS) or "!" in scan or "??" in scan \
+    # an acute phrase in a message that is neither a question about a topic nor a vignette reads
+    # as real: recall comes first, and teaching cues still decide below
+    phrase_real = not telegraphic and not _ASKS.search(scan) and not _VIGNETTE_OPEN.search(scan)
+    real = first or people or telegraphic or phrase_real or bool(words & _TIME_WORDS) or bool(words & _PLEA_WORDS) or "!" in scan or "??" in scan \
         or (len(tokens) <= 12 and not question) or bool(_BYSTANDER.search(scan)) or bool(_TIME.search(scan)) \
         or bool(_PLEA.search(scan))
     if not real:

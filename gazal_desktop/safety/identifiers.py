@@ -61,12 +61,12 @@ _PHI_PATTERNS: list[tuple[str, str, int, int]] = [
     ("phone", r"\b(?:phone|tel|telephone|mobile|cell|call(?: me)?(?: at| on)?|call back on)\s*[:#]?\s*(\+?\d[\d\s().-]{7,}\d)", 1, re.I),
     ("mrn", r"\b(?:MRN|MR\s*#|MR\s+(?:no\.?|number)|medical record(?:\s+(?:number|no\.?|#))?|chart(?:\s+(?:number|no\.?|#))|record\s*#|hospital (?:number|no\.?|id))"
             r"\s*[:#]?\s*([A-Z]{0,3}\d[\dA-Z-]{3,})", 1, re.I),
-    ("account", r"\b(?:account|acct)(?:\s+(?:number|no\.?|#))?\s*[:#]?\s*([A-Z]{0,3}\d[\dA-Z-]{3,})", 1, re.I),
+    ("account", r"\b(?:account|acct)\b(?:\s+(?:number|no\.?|#))?\s*[:#]?\s*([A-Z]{0,3}\d[\dA-Z-]{3,})", 1, re.I),
     ("health_plan", r"\b(?:health plan|insurance|member|policy|beneficiary|medicare|medicaid)(?:\s*(?:id|number|no\.?|#))+\s*[:#]?\s*"
                     r"([A-Z0-9][A-Z0-9-]{4,})", 1, re.I),
-    ("license", r"\b(?:licen[cs]e|DEA|NPI|certificate|driver'?s licen[cs]e)(?:\s+(?:number|no\.?|#))?\s*[:#]?\s*([A-Z]{0,3}\d[\dA-Z-]{3,})", 1, re.I),
+    ("license", r"\b(?:licen[cs]e|DEA|NPI|certificate|driver'?s licen[cs]e)\b(?:\s+(?:number|no\.?|#))?\s*[:#]?\s*([A-Z]{0,3}\d[\dA-Z-]{3,})", 1, re.I),
     ("device", r"\b(?:serial(?:\s+(?:number|no\.?|#))?|S/N|SN|device (?:id|serial)|IMEI|UDI|VIN|pacemaker (?:serial|id)|"
-               r"licen[cs]e plate|plate(?: number)?)\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,})", 1, re.I),
+               r"licen[cs]e plate|plate(?: number)?)(?<=\w)\b\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,})", 1, re.I),
     ("date", rf"\b(?:{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\.?(?:,?\s+\d{{4}})?)\b", 0, re.I),
     # month/day/year or day/month/year with the same separator twice ("4.5-10" is a range)
     ("date", r"(?<![\d.])(?:0?[1-9]|[12]\d|3[01])([/.-])(?:0?[1-9]|[12]\d|3[01])\1(?:19|20)?\d{2}(?![\d.]|\s*(?:mg|mcg|ml|%|units?)\b)", 0, 0),
@@ -115,7 +115,7 @@ _PATIENT_CUE = re.compile(r"\b(?:Patient|Pt\.?)\s*:?\s+(" + _NAME + r"(?:\s+" + 
 _RELATION = re.compile(
     r"\b(?i:son|daughter|husband|wife|partner|mother|father|mum|mom|dad|brother|sister|friend|neighbou?r|carer|caregiver|"
     r"boyfriend|girlfriend|fianc[eé]e?|uncle|aunt|grandson|granddaughter|grandmother|grandfather|niece|nephew|cousin|"
-    r"contact)(?:-in-law)?\b[:,]?\s*\(?(" + _NAME + r")\b")
+    r"contact|bystander|witness|visitor|caller|colleague|flatmate|roommate|housemate)(?:-in-law)?\b[:,]?\s*\(?(" + _NAME + r")\b")
 _NAME_THEN_RELATION = re.compile(r"\b(" + _NAME + r")\s*\((?:son|daughter|husband|wife|partner|mother|father|brother|sister|"
                                  r"friend|neighbou?r|carer|niece|nephew|cousin)\)")
 _CAPS_RUN = re.compile(r"\b" + _NAME + r"(?:\s+[A-Z]\.)?(?:\s+" + _NAME + r"){1,2}\b")
@@ -150,7 +150,8 @@ def _eponym_after(text: str, end: int) -> bool:
 _RELATION_WORDS = ("son", "daughter", "husband", "wife", "partner", "mother", "father", "mum", "mom", "dad", "brother",
                    "sister", "friend", "neighbour", "neighbor", "carer", "caregiver", "boyfriend", "girlfriend", "fiance",
                    "fiancee", "uncle", "aunt", "grandson", "granddaughter", "grandmother", "grandfather", "niece", "nephew",
-                   "cousin", "contact")
+                   "cousin", "contact", "bystander", "witness", "visitor", "caller", "colleague", "flatmate", "roommate",
+                   "housemate")
 _SHAPES = Index([
     Rule("patient", _PATIENT_CUE, starts=("patient", "pt")),
     Rule("relation", _RELATION, starts=_RELATION_WORDS),
@@ -180,7 +181,10 @@ def _patient(text: str, m: re.Match) -> list[PhiSpan]:
 
 
 def _relation(text: str, m: re.Match) -> list[PhiSpan]:
-    if not _is_first(m.group(1)):
+    """"her son David", "Wife (Linda)", "son, Ibrahim": after a relation word a capitalised
+    word is a name, listed or not, unless it is an everyday capitalised word."""
+    name = m.group(1)
+    if not _is_first(name) and (name in _CLINICAL_CAPS or name in _NOT_FIRST or name.lower() in _COMMON_CAPS):
         return []
     rest = re.match(r"(?:\s+[A-Z][a-z]+)*", text[m.end(1):])  # "Sister Mary Joseph nodule" is an eponym
     if _eponym_after(text, m.end(1) + rest.end()):
@@ -214,6 +218,10 @@ def _run(text: str, m: re.Match) -> list[PhiSpan]:
     return []
 
 
+# Capitalised words that can follow "sister", "contact", "partner" without being a name.
+_COMMON_CAPS = {"ward", "nurse", "in", "of", "the", "a", "an", "and", "is", "was", "has", "had", "present", "details",
+                "number", "unit", "team", "care", "practice", "surgery", "clinic", "hospital", "dr", "doctor", "mr", "mrs",
+                "ms", "who", "with", "at", "on", "for", "not", "name", "informed", "aware", "agrees", "called", "phoned"}
 # Capitalised words that come before a surname-like word without being a first name.
 _NOT_FIRST = {"The", "This", "That", "His", "Her", "Their", "Our", "Your", "New", "North", "South", "East", "West",
               "Saint", "Fort", "Mount", "Lake", "Port", "San", "Santa", "Los", "Las", "Upper", "Lower", "Great",

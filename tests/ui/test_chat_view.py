@@ -183,6 +183,14 @@ def test_identifiable_data_is_highlighted_and_redaction_offered(view, qtbot):
     assert out == "Patient [NAME], MRN [MRN], has chest pain."
 
 
+def test_redact_removes_a_name_written_without_a_title(view, qtbot):
+    """The case from the issue: Redact used to send and store "John Smith"."""
+    view.set_session(_session(), VIGNETTE)
+    _answer_dialog(qtbot, lambda dlg: dlg.redact_button.click())
+    out = view.check_message("Seen John Smith, MRN 12345678, DOB 03/14/1950")
+    assert out == "Seen [NAME], MRN [MRN], DOB [DATE]"
+
+
 def test_a_long_discussion_opens_on_its_latest_messages(view, qtbot):
     from gazal_desktop.core.chat import ChatMessage
     from gazal_desktop.ui.chat_view import PAGE
