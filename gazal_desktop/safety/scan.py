@@ -38,23 +38,39 @@ def _keys(w: str) -> tuple[str, ...]:
     return (w.lower(),)
 
 
+_WORD_KEYS: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {}  # a whitespace word -> (offset, keys) of its tokens
+
+
+def _word_tokens(w: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    out = []
+    if w[0] in "(+":
+        out.append((0, (w[0],)))
+    core = w.strip(_PUNCT)
+    if core:
+        if core.isalpha() or core.isdigit() or core.replace("'", "").replace("’", "").isalpha():
+            out.append((w.index(core), _keys(core)))
+        else:
+            out += [(m.start(), _keys(m.group(0))) for m in _TOKEN.finditer(w) if m.group(0) not in "(+"]
+    return tuple(out)
+
+
 def token_keys(text: str) -> list[tuple[int, tuple[str, ...]]]:
     """(start, keys) of each word: its lower-case form, and DIGIT / CAPITAL / CAPS2 where they
     apply. Whitespace-split words cover most text at C speed; a word with inner punctuation
-    ("03/14/1950", "54F") is split further."""
+    ("03/14/1950", "54F") is split further. Words repeat, so each is read once."""
     out = []
     pos = 0
     find = text.find
+    cache = _WORD_KEYS
+    if len(cache) > 50_000:
+        cache.clear()
     for w in text.split():
         pos = find(w, pos)
-        if w[0] in "(+":
-            out.append((pos, (w[0],)))
-        core = w.strip(_PUNCT)
-        if core:
-            if core.isalpha() or core.isdigit() or core.replace("'", "").replace("’", "").isalpha():
-                out.append((pos + w.index(core), _keys(core)))
-            else:
-                out += [(pos + m.start(), _keys(m.group(0))) for m in _TOKEN.finditer(w) if m.group(0) not in "(+"]
+        toks = cache.get(w)
+        if toks is None:
+            toks = cache[w] = _word_tokens(w)
+        for off, keys in toks:
+            out.append((pos + off, keys))
         pos += len(w)
     return out
 
