@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from gazal_desktop.core.backends.openai_compat import OpenAIBackend
+from gazal_desktop.core.backends.server_reply import NATIVE_SLACK
 from gazal_desktop.core.budget import CLOSING_SENTENCE, FORCED_CLOSE
 from gazal_desktop.core.chat import ChatSession
 from gazal_desktop.core.events import AnswerDelta, Finished, ReasoningClosed, ReasoningDelta, Usage
@@ -136,47 +137,74 @@ def _posts(path):
     return [body for p, body in _Server.requests if p == path]
 
 
+def _apply_template(body):
+    return {"prompt": "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in body["messages"])
+            + "<|im_start|>assistant\n<think>\n"}
+
+
+def _special_count(body):
+    return {"tokens": [0] if body["content"] in ("<|im_start|>", "<think>", "</think>") else [0, 0]}
+
+
 def test_llama_server_gets_the_budget_in_the_request_and_closes_reasoning_itself(server):
     budget = 6
     _Server.routes = {
-        "/props": LLAMA_SERVER_PROPS,
-        "/tokenize": lambda body: {"tokens": list(range(1 if body["content"] in ("<|im_start|>", "<think>", "</think>")
-                                                        else len(body["content"].split())))},
-        "/v1/chat/completions": [_delta(reasoning_content=f"Step {i}: thinking. ") for i in range(budget)]
-        + [_delta(reasoning_content=f"\n\n{CLOSING_SENTENCE}\n"), _delta(content="## Primary Diagnosis\n"),
-           _delta(content="Pyelonephritis."), _end()],
+        "/props": LLAMA_SERVER_PROPS, "/tokenize": _special_count, "/apply-template": _apply_template,
+        "/v1/completions": [_text(f"Step {i}: thinking. ") for i in range(budget)]
+        + [_text(f"\n\n{CLOSING_SENTENCE}\n"), _text("</think>\n\n"), _text("## Primary Diagnosis\n"),
+           _text("Pyelonephritis.", "stop")],
+    }
+    b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="gazal")
+    events = list(b.stream(MSGS, Sampling(max_tokens=100, reasoning_budget=budget)))
+    sent = _posts("/v1/completions")
+    assert len(sent) == 1  # the server closed reasoning itself: no second request
+    body = sent[0]
+    assert body["reasoning_budget_tokens"] == budget and CLOSING_SENTENCE in body["reasoning_budget_message"]
+    assert (body["reasoning_budget_start_tag"], body["reasoning_budget_end_tags"]) == ("<think>", ["</think>"])
+    assert body["generation_prompt"] == "<|im_start|>assistant\n<think>\n"  # the open turn, replayed to its sampler
+    assert body["prompt"].endswith(body["generation_prompt"]) and body["max_tokens"] >= budget + 100
+    closed = [e for e in events if isinstance(e, ReasoningClosed)]
+    assert len(closed) == 1 and closed[0].why == "budget" and closed[0].tokens == budget
+    assert _texts(events, AnswerDelta) == "## Primary Diagnosis\nPyelonephritis."
+    assert events[-1] == Finished("stop")
+
+
+def test_a_llama_server_that_ignores_the_budget_is_closed_by_us_with_its_own_template(server):
+    def complete(body):
+        if body["prompt"].endswith(FORCED_CLOSE):
+            return [_text("Pyelo"), _text("nephritis.", "stop")]
+        return [_text(f"step {i} ") for i in range(200)] + [_text("", "length")]
+
+    _Server.routes = {"/props": LLAMA_SERVER_PROPS, "/tokenize": _special_count, "/apply-template": _apply_template,
+                      "/v1/completions": complete}
+    b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="gazal")
+    events = list(b.stream(MSGS, Sampling(max_tokens=50, reasoning_budget=10)))
+    closed = [e for e in events if isinstance(e, ReasoningClosed)]
+    # the server's tokenizer here counts 2 tokens for any text but the special ones: its closing
+    # words are 2 tokens, and we wait for the budget, them and the slack
+    assert len(closed) == 1 and closed[0].tokens == 10 + 2 + NATIVE_SLACK
+    prompt = _posts("/v1/completions")[1]["prompt"]
+    assert prompt.startswith("<|im_start|>system\nClinical tutor.")
+    last = 10 + 2 + NATIVE_SLACK - 1
+    assert f"step {last} " in prompt and f"step {last + 1} " not in prompt and prompt.endswith(FORCED_CLOSE)
+    assert _texts(events, AnswerDelta) == "Pyelonephritis."
+    assert events[-1] == Finished("stop")
+
+
+def test_llama_server_without_a_template_endpoint_gets_the_budget_on_the_chat_endpoint(server):
+    budget = 6
+    _Server.routes = {
+        "/props": LLAMA_SERVER_PROPS,  # no /apply-template, no /tokenize: only the chat endpoint
+        "/v1/chat/completions": [_delta(reasoning_content=f"Step {i}. ") for i in range(budget)]
+        + [_delta(reasoning_content=f"\n\n{CLOSING_SENTENCE}\n"), _delta(content="Pyelonephritis."), _end()],
     }
     b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="gazal")
     events = list(b.stream(MSGS, Sampling(max_tokens=100, reasoning_budget=budget)))
     sent = _posts("/v1/chat/completions")[0]
     assert sent["reasoning_budget_tokens"] == budget == sent["thinking_budget_tokens"]
-    assert CLOSING_SENTENCE in sent["reasoning_budget_message"]
-    assert sent["max_tokens"] >= budget + 100  # the answer keeps its own budget
     closed = [e for e in events if isinstance(e, ReasoningClosed)]
-    assert len(closed) == 1 and closed[0].why == "budget" and f"cut at {budget} tokens" in closed[0].message
-    assert _texts(events, AnswerDelta) == "## Primary Diagnosis\nPyelonephritis."
-    assert len(_posts("/v1/completions")) == 0  # no second request was needed
-    assert events[-1] == Finished("stop")
-
-
-def test_a_llama_server_that_ignores_the_budget_is_closed_by_us_with_its_own_template(server):
-    _Server.routes = {
-        "/props": LLAMA_SERVER_PROPS,
-        "/tokenize": lambda body: {"tokens": [0]},
-        "/apply-template": lambda body: {"prompt": "<|im_start|>user\n" + body["messages"][-1]["content"]
-                                         + "<|im_end|>\n<|im_start|>assistant\n"},
-        "/v1/chat/completions": [_delta(reasoning_content=f"step {i} ") for i in range(200)] + [_end("length")],
-        "/v1/completions": [_text("Pyelo"), _text("nephritis.", "stop")],
-    }
-    b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="gazal")
-    events = list(b.stream(MSGS, Sampling(max_tokens=50, reasoning_budget=10)))
-    closed = [e for e in events if isinstance(e, ReasoningClosed)]
-    assert len(closed) == 1 and closed[0].tokens == 18  # the budget plus the slack we give the server
-    prompt = _posts("/v1/completions")[0]["prompt"]
-    assert prompt.startswith("<|im_start|>user\nWhat is the diagnosis?<|im_end|>\n<|im_start|>assistant\n<think>\n")
-    assert "step 17 " in prompt and "step 18" not in prompt and prompt.endswith(FORCED_CLOSE)
+    assert len(closed) == 1 and closed[0].why == "budget"
     assert _texts(events, AnswerDelta) == "Pyelonephritis."
-    assert events[-1] == Finished("stop")
 
 
 def test_a_plain_server_gets_a_second_request_with_reasoning_off_and_cannot_continue(server):

@@ -179,7 +179,15 @@ class OpenAIBackend:
                     chatml = all(self._count_exact(t) == 1 for t in ("<|im_start|>", "<think>", "</think>"))
                 except BackendError:
                     chatml = False
-            self._traits = ServerTraits(dialect, chatml, apply_template=bool(props))
+            templated = False
+            if props:  # llama-server renders with its own template (builds since early 2025)
+                try:
+                    probe = self._request_json("POST", f"{self._root}/apply-template",
+                                               {"messages": [{"role": "user", "content": "x"}]}, 5.0)
+                    templated = isinstance(probe.get("prompt"), str)
+                except BackendError:
+                    templated = False
+            self._traits = ServerTraits(dialect, chatml, apply_template=templated)
         return self._traits
 
     @property

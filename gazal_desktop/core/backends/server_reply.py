@@ -2,14 +2,16 @@
 Continue working as they do on the local backend.
 
 How reasoning is closed depends on what the server can do (`ServerTraits`):
-- llama-server: the budget goes with the request (`reasoning_budget_tokens`, and Qwen's
-  closing sentence as `reasoning_budget_message`); the server closes reasoning itself. We
-  watch as well and close it ourselves if it runs past the budget (an older build).
 - a server that takes a raw prompt in the model's format (llama-server's /apply-template,
   or a ChatML model on llama-cpp-python's server or vLLM): the reply streams from
   /v1/completions with a prompt we render; at the budget the stream is closed and a second
   request goes on from the same text with Qwen's closing sentence and </think> appended, the
   same tokens the local backend reads into its cache.
+- llama-server, on that path, also gets the budget in the request (`reasoning_budget_tokens`
+  with the think tags, Qwen's closing sentence as `reasoning_budget_message`, and the open
+  assistant turn as `generation_prompt`), so it closes reasoning itself at exactly N tokens;
+  we step in only if it runs past (an older build). On the chat endpoint (no
+  /apply-template) it gets `reasoning_budget_tokens`/`thinking_budget_tokens`.
 - any other server: at the budget the stream is closed and the answer is asked for again with
   reasoning switched off (`chat_template_kwargs.enable_thinking = false`, Qwen3's switch).
 
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
 
 FINISH = {"stop": "stop", "length": "length", "eos": "stop", "tool_calls": "stop", "content_filter": "error"}
 CLOSE_TOKENS = 24  # about what FORCED_CLOSE tokenizes to, kept free for it
-NATIVE_SLACK = 8  # llama-server counts its budget itself; we step in only well past it
+NATIVE_SLACK = 8  # llama-server closes reasoning itself; we step in only this far past its closing words
 
 
 class _ServerError(Exception):
@@ -74,9 +76,9 @@ class ServerReply:
                 yield from self._structured(json_schema)
             elif continue_from is not None:
                 yield from self._raw(continue_from)
-            elif self.b.traits().raw_prompts and not self.b.traits().native_budget:
-                # our prompt: we know whether it opened <think>, so reasoning is never shown as
-                # the answer, and the budget and Continue work as they do locally
+            elif self.b.traits().raw_prompts:
+                # the model's own prompt format: we know whether it opened <think>, so reasoning is
+                # never shown as the answer, and the budget and Continue work as they do locally
                 yield from self._raw(None)
             else:
                 yield from self._chat()
@@ -161,11 +163,24 @@ class ServerReply:
         budget = None if answer else self._budget()
         body = self.b.sampling_body(self.s)
         body["prompt"] = self.prompt
+        limit, native = budget, None
         if budget is not None:
             self.n_reason = self.b.count_text(reasoning) if reasoning else 0  # the budget goes on
-            body["max_tokens"] = max(1, budget - self.n_reason) + self.s.max_tokens
+            body["max_tokens"] = max(1, budget - self.n_reason) + self.s.max_tokens + CLOSE_TOKENS
             self.answer_limit = self.s.max_tokens
-        closing = yield from self._leg(f"{self.b._prefix}/completions", body, limit=budget, raw=True)
+            if self.b.traits().native_budget:
+                # llama-server closes reasoning itself; the assistant turn so far (with any
+                # reasoning being continued) is replayed to its budget sampler as already read
+                start = self.prompt.rfind("<|im_start|>assistant")
+                body.update(reasoning_budget_tokens=budget, reasoning_budget_start_tag="<think>",
+                            reasoning_budget_end_tags=["</think>"], reasoning_budget_message=f"\n\n{CLOSING_SENTENCE}\n",
+                            generation_prompt=self.prompt[start:] if start >= 0 else ("<think>\n" if opened else ""))
+                # its closing words stream as reasoning too: step in only once they could have ended
+                closing = self.b.count_text(FORCED_CLOSE)
+                body["max_tokens"] += max(0, closing - CLOSE_TOKENS)
+                limit, native = budget + closing + NATIVE_SLACK, budget
+        closing = yield from self._leg(f"{self.b._prefix}/completions", body, limit=limit, raw=True,
+                                       native_budget=native)
         if closing in ("budget", "loop") and not self.cancel.cancelled:
             yield from self._close(closing)
             body.update(prompt=self.prompt, max_tokens=self.s.max_tokens)
@@ -241,7 +256,7 @@ class ServerReply:
         elif parser.state == "answer":
             self.n_answer += 1
             if native_budget is not None and was_reasoning and CLOSING_SENTENCE in self.reasoning[-400:]:
-                yield ReasoningClosed(self.n_reason, "budget", budget_message(native_budget))  # the server closed it
+                yield ReasoningClosed(native_budget, "budget", budget_message(native_budget))  # the server closed it
         if thinking and limit is not None and self.n_reason >= limit:
             return "budget"
         if thinking and self.guard.add(text):
