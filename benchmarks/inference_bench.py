@@ -79,23 +79,16 @@ def raw_tps(llm, prompt_tokens: list[int], n: int, s: Sampling) -> float:
     return (count - 1) / (time.perf_counter() - t_first)
 
 
-def app_tps(backend: LocalBackend, messages: list[dict], n: int, s: Sampling) -> tuple[float, int]:
+def app_tps(backend: LocalBackend, messages: list[dict], s: Sampling) -> tuple[float, int]:
     """The app's stream with the model card's budgets on (reasoning 4,096, so the budget
-    counting and the loop guard run on every token): n pieces of text, then Stop."""
+    counting and the loop guard run on every token). The backend's context ends n tokens
+    after the prompt, so the reply stops there, as the raw loop does."""
     backend.llm.reset()
-    t_first = None
-    count = 0
-    stream = backend.stream(messages, s)
-    for ev in stream:
-        if isinstance(ev, (ReasoningDelta, AnswerDelta)):
-            count += 1
-            if t_first is None:
-                t_first = time.perf_counter()
-            if count >= n:
-                break
-    t_end = time.perf_counter()
-    stream.close()
-    return (count - 1) / (t_end - t_first), count
+    usage = None
+    for ev in backend.stream(messages, s):
+        if isinstance(ev, Usage):
+            usage = ev
+    return usage.gen_tps or 0.0, usage.completion_tokens
 
 
 def closing_tps(backend: LocalBackend, messages: list[dict], n: int, s: Sampling) -> tuple[float, int]:
@@ -151,16 +144,20 @@ def main() -> None:
                 {"role": "user", "content": QUESTIONS[0]}]
     prompt_tokens = backend.tokenize_prompt(backend.render(messages))
 
+    # A second backend on the same GGUF whose context ends n tokens after the prompt: with
+    # reasoning's 4,096-token budget on, the context's end is what stops the reply.
+    short = LocalBackend.load(path, LocalSettings(n_ctx=len(prompt_tokens) + n_tokens, n_threads=args.threads))
     raw, app, closed = [], [], []
     for _ in range(reps):  # interleaved, so drift in machine speed hits both alike
-        raw.append(raw_tps(llm, prompt_tokens, n_tokens, sampling))
-        tps, produced = app_tps(backend, messages, n_tokens, sampling)
+        tps, produced = app_tps(short, messages, sampling)
         app.append(tps)
+        raw.append(raw_tps(short.llm, prompt_tokens, produced, sampling))
         closed.append(closing_tps(backend, messages, n_tokens, sampling)[0])
+    short.close()
     raw_med, app_med = statistics.median(raw), statistics.median(app)
     overhead = app_med / raw_med
     print(f"generation, {n_tokens} tokens x {reps}: raw llama-cpp-python {raw_med:.1f} tok/s, "
-          f"app backend with budgets on {app_med:.1f} tok/s ({produced} pieces of text)")
+          f"app backend with budgets on {app_med:.1f} tok/s ({produced} tokens each)")
     print(f"  with reasoning cut at {n_tokens // 2} tokens and a {n_tokens // 2}-token answer: "
           f"{statistics.median(closed):.1f} tok/s (closing words read into the cache included)")
 

@@ -14,7 +14,9 @@ from gazal_desktop.safety import (
 
 ACKNOWLEDGEMENTS = (
     "I understand Gazal is a research and education model, not a medical device.",
-    "I understand every output must be verified by a qualified health professional.",
+    "I understand its knowledge can be out of date, regionally biased or invented, even when its "
+    "reasoning reads convincingly, and every output must be verified by a qualified professional, "
+    "current guidelines or my faculty.",
     "I will not use it for real patients, emergencies or identifiable patient data.",
 )
 
@@ -83,6 +85,7 @@ class EmergencyDialog(QDialog):
         layout.addWidget(head)
         found = ", ".join(sorted({s.kind for s in signals}))
         detail = QLabel(f"Your message mentions: {found} ({'; '.join(repr(s.text) for s in signals[:3])}).")
+        detail.setTextFormat(Qt.TextFormat.PlainText)  # the learner's words, never read as markup
         detail.setWordWrap(True)
         layout.addWidget(detail)
         self.hypothetical = QCheckBox("This is a hypothetical teaching case, not a real situation.", self)
