@@ -32,7 +32,7 @@ from gazal_convert.cli import main as convert_main
 from gazal_convert.synthetic import SyntheticSpec, build_checkpoint
 from gazal_desktop.core.backends.local import LocalBackend, LocalSettings
 from gazal_desktop.core.chat import ChatSession
-from gazal_desktop.core.events import AnswerDelta, ReasoningDelta, Usage
+from gazal_desktop.core.events import Usage
 from gazal_desktop.core.sampling import BUILTIN_PRESETS, MODEL_CARD, Sampling
 
 # Qwen3-32B's proportions scaled down: FFN 5x hidden, head_dim 128, 8:1 grouped-query
@@ -138,7 +138,6 @@ def main() -> None:
           f"{path.stat().st_size / 1e6:.0f} MB (built in {time.perf_counter() - t0:.0f}s)")
     print(f"machine: {os.cpu_count()} cores, {args.threads} threads")
     backend = LocalBackend.load(path, LocalSettings(n_ctx=4096, n_threads=args.threads))
-    llm = backend.llm
     sampling = replace(BUILTIN_PRESETS[MODEL_CARD], seed=1234)  # temperature 0.7, top_p 0.8, top_k 20, budgets on
     messages = [{"role": "system", "content": "You are a clinical tutor. Case: " + VIGNETTE},
                 {"role": "user", "content": QUESTIONS[0]}]

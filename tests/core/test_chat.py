@@ -16,7 +16,7 @@ VIGNETTE = "A 24-year-old woman has fever, dysuria and right flank pain. Urinaly
 
 @pytest.fixture(scope="module")
 def small_ctx(tiny_gguf):
-    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=512, n_threads=THREADS))
+    b = LocalBackend.load(tiny_gguf, LocalSettings(n_ctx=1024, n_threads=THREADS))
     yield b
     b.close()
 
@@ -85,7 +85,7 @@ def test_overflow_leaves_out_oldest_turns_but_never_the_vignette(small_ctx):
     msgs, dropped = chat.build(history[:history.index(question) + 1])
     assert dropped == notice.dropped_turns
     assert VIGNETTE in msgs[0]["content"] and msgs[-1]["content"] == "And the follow-up?"
-    assert small_ctx.count_tokens(msgs) + 48 <= 512
+    assert small_ctx.count_tokens(msgs) + 48 <= small_ctx.n_ctx
     assert "Question 0" not in str(msgs)
     assert events[-1].reason in ("length", "stop")
 

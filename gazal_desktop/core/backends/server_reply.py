@@ -30,7 +30,7 @@ from gazal_desktop.core.budget import (
 )
 from gazal_desktop.core.backends.openai_compat import ConnectionLost, ServerRefused, error_text
 from gazal_desktop.core.cancel import CancelToken
-from gazal_desktop.core.events import AnswerDelta, Event, Finished, ReasoningClosed, ReasoningDelta, Usage
+from gazal_desktop.core.events import Event, Finished, ReasoningClosed, ReasoningDelta, Usage
 from gazal_desktop.core.reasoning import ReasoningParser, prompt_opens_reasoning
 from gazal_desktop.core.sampling import Sampling
 
