@@ -170,8 +170,7 @@ class ChatView(QWidget):
         self.vignette.setText(vignette)
         self.vignette.setVisible(bool(vignette))
         for w in self.message_widgets():
-            w.setParent(None)
-            w.deleteLater()
+            self._drop_widget(w)
         can_send = session is not None and session.can_send
         self.empty_state.setText(no_model_text or (
             "No model is loaded: you can read this discussion; to continue it, open a GGUF file, download one "
@@ -216,6 +215,14 @@ class ChatView(QWidget):
         n = len(self._hidden)
         self.earlier_button.setText(f"Show {min(n, PAGE)} earlier messages ({n} not shown)")
         self.earlier_button.setVisible(n > 0)
+
+    def _drop_widget(self, w: QWidget) -> None:
+        """Take a message off the list and let Qt delete it. Its parent stays: a widget given
+        to Python with setParent(None) and then deleted by Qt was freed twice once the last
+        Python reference to it (a signal's lambda) went (a crash under load)."""
+        self.list_layout.removeWidget(w)
+        w.hide()
+        w.deleteLater()
 
     def message_widgets(self) -> list[MessageWidget]:
         items = (self.list_layout.itemAt(i).widget() for i in range(self.list_layout.count()))
@@ -365,8 +372,7 @@ class ChatView(QWidget):
                 widgets = self.message_widgets()
                 w = self.widget_for(uid)
                 for old in widgets[widgets.index(w):] if w in widgets else []:
-                    old.setParent(None)
-                    old.deleteLater()
+                    self._drop_widget(old)
                 self._run(lambda cancel: session.edit_and_resend(index, text, cancel), added_user=True)
                 return
         self._run(lambda cancel: session.send(text, cancel), added_user=True)
@@ -439,8 +445,7 @@ class ChatView(QWidget):
         self.following = True  # a new reply: follow it until the learner scrolls away
         self.state.setText("Processing prompt…")
         self.generation_started.emit()
-        self._thread, self._worker = start_stream(self, lambda: make(cancel), self._on_event, self._on_failed,
-                                                  self._on_done)
+        self._thread = start_stream(self, lambda: make(cancel), self._on_event, self._on_failed, self._on_done)
         self._stream_clock.start()
         self.timer.start()
 
@@ -449,11 +454,7 @@ class ChatView(QWidget):
         if self._thread is None:
             return
         self.cancel.cancel()
-        for sig in (self._worker.event, self._worker.failed, self._worker.done):
-            try:
-                sig.disconnect()
-            except (RuntimeError, TypeError):
-                pass
+        self._thread.detach()
         self._thread.wait(10000)
         self._thread = None
         self._current = None
