@@ -101,6 +101,17 @@ def test_every_package_in_the_tree_is_in_the_wheel(wheel):
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"gazal_desktop", "gazal_convert"}  # nothing called "convert" or "resources" at the top
     assert "gazal_desktop/resources/app-icon.svg" in names and "gazal_desktop/resources/starter_cases.json" in names
+    for lst in ("first_names.txt", "last_names.txt", "us_places.txt", "us_counties.txt"):
+        assert f"gazal_desktop/resources/safety/{lst}" in names  # the identifier check's name and place lists
+
+
+def test_the_installed_safety_checks_find_a_name_from_the_shipped_lists(fresh_env):
+    code = ("from gazal_desktop.safety import phi_spans, emergency_signals\n"
+            "print([s.text for s in phi_spans('Seen John Smith today, from Dearborn, Michigan')])\n"
+            "print(bool(emergency_signals('my dad just collapsed and isnt breathing')))\n")
+    res = _run(fresh_env, "python", "-c", code)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split("\n")[:2] == ["['John Smith', 'Dearborn, Michigan']", "True"]
 
 
 def test_every_module_imports_from_the_installed_wheel(fresh_env):
