@@ -33,12 +33,13 @@ SYSTEM_PROMPT = (
 # stopped by the learner; interrupted: the app ended (crash, kill) while it streamed;
 # error: the backend failed; streaming: being written now.
 Status = Literal["complete", "partial", "cancelled", "interrupted", "error", "streaming"]
-STATUS_FOR_FINISH = {"stop": "complete", "length": "partial", "cancelled": "cancelled", "error": "error"}
+STATUS_FOR_FINISH = {"stop": "complete", "length": "partial", "cancelled": "cancelled", "interrupted": "interrupted",
+                     "error": "error"}
 STATUS_WORDS = {
     "complete": "", "streaming": "",
     "partial": "stopped at the length limit",
     "cancelled": "stopped by you",
-    "interrupted": "interrupted: the app closed before the reply finished",
+    "interrupted": "interrupted before the reply finished",
     "error": "error",
 }
 

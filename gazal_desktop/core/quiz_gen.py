@@ -119,7 +119,8 @@ def generate_item(backend: Backend, case, discussion: str = "", sampling: Sampli
         # strict=False: llama.cpp's JSON grammar lets raw control characters (a newline) into strings
         data = json.loads(raw, strict=False)
     except ValueError as exc:
-        why = ("the reply was cut off at the token limit" if finished.reason == "length"
+        cut = finished.reason in ("length", "interrupted")
+        why = ("the reply was cut off (the token limit or a dropped connection)" if cut
                else f"the reply is not valid JSON ({exc})")
         return Generated(None, [f"The model's question could not be read: {why}."], raw)
     item, problems = item_from_generated(data)

@@ -565,6 +565,7 @@ class ChatView(QWidget):
         reason = getattr(self, "_finished_reason", "error")
         elapsed = self._stream_clock.elapsed() / 1000
         self.state.setText({"stop": "", "length": "Stopped at the length limit.", "cancelled": "Stopped.",
+                            "interrupted": "The connection closed before the reply ended; what arrived is kept.",
                             "error": "The model could not finish."}.get(reason, "") +
                            (f"  ({elapsed:.1f} s)" if reason != "error" else ""))
         self.update_context()

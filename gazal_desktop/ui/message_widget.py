@@ -161,7 +161,7 @@ class MessageWidget(QFrame):
             words = f"{words} · {m.notice}" if words else m.notice
         self.status.setText(words)
         if m.error:
-            self.status.setText(f"error: {m.error}")
+            self.status.setText(f"{'interrupted' if m.status == 'interrupted' else 'error'}: {m.error}")
         self.setToolTip(self.stats_text(m))
         self._fit()
 

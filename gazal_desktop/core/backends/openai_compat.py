@@ -98,8 +98,10 @@ class OpenAIBackend:
 
     def sse(self, path: str, body: dict, cancel: CancelToken) -> Iterator[dict]:
         """POST `body` and yield the streamed JSON chunks. Closing the generator (or Stop)
-        closes the socket, which makes the server stop generating. Raises ServerRefused
-        (before anything was yielded) for an HTTP error, ConnectionLost for a dropped line."""
+        closes the socket, which makes the server stop generating. Yields DONE for the
+        server's "[DONE]". Raises ServerRefused (before anything was yielded) for an HTTP
+        error, NotAStream for an answer without a single data line, ConnectionLost for a
+        dropped line."""
         conn = self._conn()
 
         def abort() -> None:
@@ -115,21 +117,28 @@ class OpenAIBackend:
             resp = conn.getresponse()
             if resp.status != 200:
                 raise ServerRefused(resp.status, resp.read()[:4000].decode("utf-8", "replace"))
+            streamed, other = False, []
             for raw in resp:
                 line = raw.decode("utf-8", "replace").strip()
                 if not line.startswith("data:"):
+                    if line and not streamed and len(other) < 5:
+                        other.append(line)  # a proxy's HTML page, a plain-text error
                     continue
+                streamed = True
                 data = line[5:].strip()
                 if data == "[DONE]":
+                    yield DONE
                     return
                 try:
                     chunk = json.loads(data)
                 except ValueError:
                     continue
-                if isinstance(chunk, dict):
+                if isinstance(chunk, dict):  # "data: null", a list, a string: not a chunk
                     yield chunk
                 if cancel.cancelled:
                     return
+            if not streamed and other and not cancel.cancelled:
+                raise NotAStream(" ".join(other)[:300])
         except (OSError, http.client.HTTPException) as exc:
             if not cancel.cancelled:
                 raise ConnectionLost(f"The connection to {self.base_url} was lost: {exc}") from None
@@ -287,6 +296,13 @@ class OpenAIBackend:
 
     def close(self) -> None:
         pass
+
+
+DONE: dict = {"done": True}  # what sse() yields for "data: [DONE]": the server ended the stream itself
+
+
+class NotAStream(Exception):
+    """A 200 answer that was not a stream (a proxy's page, a plain-text error)."""
 
 
 class ServerRefused(Exception):

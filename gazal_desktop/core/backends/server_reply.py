@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Iterator
 from gazal_desktop.core.budget import (
     CLOSING_SENTENCE, FORCED_CLOSE, LoopGuard, budget_message, continuation_prefix, effective_budget, loop_message,
 )
-from gazal_desktop.core.backends.openai_compat import ConnectionLost, ServerRefused, error_text
+from gazal_desktop.core.backends.openai_compat import DONE, ConnectionLost, NotAStream, ServerRefused, error_text
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.events import Event, Finished, ReasoningClosed, ReasoningDelta, Usage
 from gazal_desktop.core.reasoning import ReasoningParser, prompt_opens_reasoning
@@ -50,6 +50,14 @@ class _FormatRefused(Exception):
     """The server refused this response format; the caller tries the next one."""
 
 
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
 class ServerReply:
     def __init__(self, backend: "OpenAIBackend", messages: list[dict], s: Sampling, cancel: CancelToken,
                  estimate: int) -> None:
@@ -63,6 +71,7 @@ class ServerReply:
         self.usage: dict | None = None
         self.timings: dict | None = None
         self.legs = 0
+        self.ended = False  # the last request ended as the server meant it to ([DONE], a finish reason, or our own cut)
         self.reason: str | None = None
         self.t0 = time.perf_counter()
         self.first: float | None = None
@@ -85,13 +94,26 @@ class ServerReply:
         except ServerRefused as exc:
             yield Finished("error", f"The server refused the request ({exc.status}): {error_text(exc.detail)}")
             return
+        except NotAStream as exc:
+            yield from self.parser.finish()
+            yield Finished("error", f"The server at {self.b.base_url} answered with something other than a stream: {exc}")
+            return
         except (ConnectionLost, _ServerError) as exc:
             yield from self.parser.finish()
-            yield Finished("error", str(exc))
+            if self.n:  # what arrived is kept, marked as cut off
+                yield self._usage()
+                yield Finished("interrupted", f"{exc}; what arrived is kept.")
+            else:
+                yield Finished("error", str(exc))
             return
         yield from self.parser.finish()
         yield self._usage()
-        yield Finished("cancelled" if self.cancel.cancelled else (self.reason or "stop"))
+        if self.cancel.cancelled:
+            yield Finished("cancelled")
+        elif not self.ended:
+            yield Finished("interrupted", "The server closed the connection before the reply ended; what arrived is kept.")
+        else:
+            yield Finished(self.reason or "stop")
 
     def _budget(self) -> int | None:
         if self.s.reasoning_budget is None:
@@ -200,22 +222,29 @@ class ServerReply:
         """Stream one request. Returns "budget" or "loop" when reasoning should be closed,
         "full" when the answer used its budget, None when the server finished."""
         self.legs += 1
+        self.ended = False
         parser = ReasoningParser() if answer_only else self.parser
         leg = self.b.sse(path, body, self.cancel)
         try:
             for chunk in leg:
+                if chunk is DONE:
+                    self.ended = True
+                    continue
                 if chunk.get("error"):
                     raise _ServerError(error_text(json.dumps(chunk["error"])))
-                self.usage = chunk.get("usage") or self.usage
-                self.timings = chunk.get("timings") or self.timings
-                for choice in chunk.get("choices") or []:
+                self.usage = _dict(chunk.get("usage")) or self.usage
+                self.timings = _dict(chunk.get("timings")) or self.timings
+                choices = chunk.get("choices")
+                for choice in choices if isinstance(choices, list) else []:
+                    if not isinstance(choice, dict):
+                        continue  # a malformed chunk is skipped, never raised out of the stream
                     pieces = []
                     if raw:
-                        pieces.append(("c", choice.get("text") or ""))
+                        pieces.append(("c", _text(choice.get("text"))))
                     else:
-                        delta = choice.get("delta") or {}
-                        pieces.append(("r", delta.get("reasoning_content") or delta.get("reasoning") or ""))
-                        pieces.append(("c", delta.get("content") or ""))
+                        delta = _dict(choice.get("delta"))
+                        pieces.append(("r", _text(delta.get("reasoning_content")) or _text(delta.get("reasoning"))))
+                        pieces.append(("c", _text(delta.get("content"))))
                     for kind, text in pieces:
                         if not text:
                             continue
@@ -223,9 +252,11 @@ class ServerReply:
                         if raw and self.prompt is not None:
                             self.prompt += text
                         if closing:
+                            self.ended = True  # cut by us, on purpose
                             return closing
                     if choice.get("finish_reason"):
-                        self.reason = FINISH.get(choice["finish_reason"], "stop")
+                        self.reason = FINISH.get(str(choice["finish_reason"]), "stop")
+                        self.ended = True
         finally:
             leg.close()
         return None
