@@ -219,6 +219,13 @@ def download_gguf(
                                          "Run it again to resume.") from None
                     if not chunk:
                         break
+                    if remote.size and done + len(chunk) > remote.size:
+                        # never more than the repo announced: a wrong or hostile server could fill the disk
+                        out.close()
+                        part.unlink(missing_ok=True)
+                        raise ModelError(f"The server sent more than the {remote.size:,} bytes {remote.filename} "
+                                         "has in the repo, so the download was stopped and deleted. "
+                                         "Try again later or from another mirror.")
                     out.write(chunk)
                     digest.update(chunk)
                     done += len(chunk)

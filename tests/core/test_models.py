@@ -129,6 +129,16 @@ def test_corrupted_download_is_deleted(hub, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_server_sending_more_than_announced_is_stopped_at_the_size(hub, tmp_path):
+    name = "gazal-r1-32b-Q8_0.gguf"
+    FakeHub.serve_bytes = {name: b"x" * 5000 + b"y" * 2_000_000}  # the repo says 5,000 bytes
+    remote = next(f for f in list_repo_ggufs(REPO, endpoint=hub) if f.filename == name)
+    with pytest.raises(ModelError, match="sent more than the 5,000 bytes"):
+        download_gguf(remote, tmp_path, endpoint=hub)
+    assert not (tmp_path / name).exists() and not partial_path(tmp_path / name).exists()
+    assert sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file()) == 0  # nothing kept on disk
+
+
 def test_not_enough_disk_is_refused_before_downloading(hub, tmp_path, monkeypatch):
     remote = next(f for f in list_repo_ggufs(REPO, endpoint=hub) if "Q4_K_M" in f.filename)
     real = shutil.disk_usage
