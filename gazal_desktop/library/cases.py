@@ -49,6 +49,7 @@ class Case:
     deleted_at: str | None = None
 
     def validated(self) -> "Case":
+        self._check_types()
         problems = []
         if not self.title.strip():
             problems.append("a title")
@@ -68,6 +69,30 @@ class Case:
         self.tags = sorted({t.strip() for t in self.tags if t.strip()}, key=str.lower)
         return self
 
+    _TEXT = ("title", "vignette", "specialty", "difficulty", "source", "diagnosis", "key_findings", "management",
+             "teaching_points", "mcq_question", "origin", "uid")
+
+    def _check_types(self) -> None:
+        """What a file can get wrong, said in words (a float answer, tags as one string)."""
+        for name in self._TEXT:
+            value = getattr(self, name)
+            if value is None and name not in ("title", "vignette", "uid"):
+                setattr(self, name, "" if name != "difficulty" else "medium")
+            elif not isinstance(value, str):
+                raise LibraryError(f"'{name}' must be text, not {type(value).__name__}")
+        for name in ("tags", "mcq_options"):
+            value = getattr(self, name)
+            if value is None:
+                setattr(self, name, [])
+            elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise LibraryError(f"'{name}' must be a list of text"
+                                   + (" (a single string was given)" if isinstance(value, str) else ""))
+        if self.mcq_answer is not None and (isinstance(self.mcq_answer, bool) or not isinstance(self.mcq_answer, int)):
+            raise LibraryError(f"'mcq_answer' must be the number of the correct option (0 for the first), "
+                               f"not {self.mcq_answer!r}")
+        if not isinstance(self.educational, bool):
+            raise LibraryError("'educational' must be true or false")
+
     def content_hash(self) -> str:
         """What the case says (not when or where it is stored): for duplicates and edits."""
         keys = ("title", "vignette", "specialty", "tags", "difficulty", "diagnosis", "key_findings",
@@ -81,7 +106,12 @@ class Case:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Case":
+        if not isinstance(data, dict):
+            raise LibraryError(f"a case must be an object, not {type(data).__name__}")
         known = {f.name for f in fields(cls)}
+        missing = [k for k in ("title", "vignette") if k not in data]
+        if missing:
+            raise LibraryError("A case needs " + " and ".join(f"a {k}" for k in missing) + ".")
         return cls(**{k: v for k, v in data.items() if k in known})
 
 

@@ -72,9 +72,23 @@ def import_json(cases: CaseStore, chats: ChatStore, data: dict) -> ImportReport:
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
         raise LibraryError("This file is not a Gazal Desktop library export")
     report = ImportReport()
-    for item in data.get("cases", []):
-        convs = item.get("conversations", [])
-        case = Case.from_dict({k: v for k, v in item.items() if k != "conversations"})
+    items = data.get("cases", [])
+    if not isinstance(items, list):
+        raise LibraryError("This export's 'cases' is not a list")
+    for n, item in enumerate(items, 1):
+        try:
+            if not isinstance(item, dict):
+                raise LibraryError(f"a case must be an object, not {type(item).__name__}")
+            convs = item.get("conversations", [])
+            if not isinstance(convs, list) or not all(isinstance(c, dict) and isinstance(c.get("messages", []), list)
+                                                     and all(isinstance(m, dict) and m.get("role") in ("user", "assistant")
+                                                             for m in c.get("messages", [])) for c in convs):
+                raise LibraryError("its discussions are not in the export's shape")
+            case = Case.from_dict({k: v for k, v in item.items() if k != "conversations"}).validated()
+        except (LibraryError, TypeError) as exc:
+            title = item.get("title") if isinstance(item, dict) and isinstance(item.get("title"), str) else ""
+            report.errors.append(f"case {n}{f' ({title})' if title else ''}: {exc}")
+            continue
         existing = cases.get_by_uid(case.uid)
         if existing is not None:
             report.duplicates.append(case.title)
@@ -169,12 +183,16 @@ def import_pack(store: CaseStore, data: dict, origin: str = "pack") -> ImportRep
         raise LibraryError("This file is not a Gazal case pack")
     report = ImportReport()
     new_cases = []
-    for n, item in enumerate(data.get("cases", []), 1):
+    items = data.get("cases", [])
+    if not isinstance(items, list):
+        raise LibraryError("This pack's 'cases' is not a list")
+    for n, item in enumerate(items, 1):
         try:
             case = replace(Case.from_dict(item), origin=origin, id=None, created_at="", updated_at="",
                            deleted_at=None).validated()
         except (TypeError, LibraryError) as exc:
-            report.errors.append(f"case {n}: {exc}")
+            title = item.get("title") if isinstance(item, dict) and isinstance(item.get("title"), str) else ""
+            report.errors.append(f"case {n}{f' ({title})' if title else ''}: {exc}")
             continue
         case.origin_hash = case.content_hash()
         existing = store.get_by_uid(case.uid)
@@ -227,8 +245,11 @@ def import_medqa_jsonl(store: CaseStore, lines, source: str = "MedQA import") ->
         if not isinstance(options, dict) or len(options) < 2:
             report.errors.append(f"line {n}: 'options' must map letters to at least two answers")
             continue
+        if not all(isinstance(k, str) for k in options) or not all(isinstance(v, (str, int, float)) for v in options.values()):
+            report.errors.append(f"line {n}: 'options' must map letters to answers")
+            continue
         letters = sorted(options)
-        if answer not in options:
+        if not isinstance(answer, str) or answer not in options:
             report.errors.append(f"line {n}: 'answer_idx' {answer!r} is not one of the options {', '.join(letters)}")
             continue
         m = _STEM.match(question.strip())

@@ -157,3 +157,58 @@ def test_open_library_loads_the_starter_cases_once(tmp_path):
     lib, report = open_library(tmp_path / "data")  # the next start: nothing re-added
     assert report is None and CaseStore(lib).count() == added - 1
     lib.close()
+
+
+GOOD = {"title": "Fever and flank pain", "vignette": "A 30-year-old with fever and flank pain.",
+        "mcq_question": "Most likely diagnosis?", "mcq_options": ["Pyelonephritis", "Cystitis"], "mcq_answer": 0}
+
+
+@pytest.mark.parametrize("bad,said", [
+    ({**GOOD, "mcq_answer": 1.0}, "'mcq_answer' must be the number of the correct option"),
+    ({**GOOD, "mcq_answer": True}, "'mcq_answer' must be the number"),
+    ({**GOOD, "tags": "cardiology"}, "'tags' must be a list of text (a single string was given)"),
+    ({**GOOD, "tags": [1, 2]}, "'tags' must be a list of text"),
+    ({**GOOD, "mcq_options": [1, 2]}, "'mcq_options' must be a list of text"),
+    ({**GOOD, "vignette": ["a", "list"]}, "'vignette' must be text"),
+    ({**GOOD, "difficulty": 3}, "'difficulty' must be text"),
+    ({**GOOD, "educational": "yes"}, "'educational' must be true or false"),
+    ({"vignette": "No title."}, "A case needs a title"),
+    ("a string, not a case", "a case must be an object"),
+    (None, "a case must be an object"),
+    ([GOOD], "a case must be an object"),
+])
+def test_a_pack_with_a_malformed_case_names_it_and_keeps_the_good_ones(stores, bad, said):
+    cases, _ = stores
+    pack = {"format": export_pack([], "t", "p")["format"], "cases": [GOOD | {"title": "Good one"}, bad]}
+    report = import_pack(cases, pack)
+    assert report.added == 1 and len(report.errors) == 1
+    assert report.errors[0].startswith("case 2") and said in report.errors[0], report.errors
+    stored = cases.list()
+    assert [c.title for c in stored] == ["Good one"] and isinstance(stored[0].mcq_answer, int)
+
+
+def test_a_library_export_with_malformed_cases_or_discussions_names_them(stores):
+    cases, chats = stores
+    data = {"format": export_json(cases, chats)["format"], "cases": [
+        {**GOOD, "title": "Float answer", "mcq_answer": 0.0},
+        {**GOOD, "title": "Broken discussion", "conversations": [{"messages": [{"content": "no role"}]}]},
+        {**GOOD, "title": "Fine", "conversations": [{"messages": [{"role": "user", "content": "Why?"}]}]},
+        "not a case",
+    ]}
+    report = import_json(cases, chats, data)
+    assert report.added == 1
+    assert [e.split(":")[0] for e in report.errors] == ["case 1 (Float answer)", "case 2 (Broken discussion)", "case 4"]
+    with pytest.raises(LibraryError, match="'cases' is not a list"):
+        import_json(cases, chats, {"format": data["format"], "cases": {"a": 1}})
+
+
+def test_medqa_lines_of_the_wrong_shape_are_named_not_raised(stores):
+    cases, _ = stores
+    lines = [
+        json.dumps({"question": "A man has fever. What next?", "options": {"A": "X", "B": "Y"}, "answer_idx": ["A"]}),
+        json.dumps({"question": "A man has fever. What next?", "options": {"A": ["X"], "B": "Y"}, "answer_idx": "A"}),
+        json.dumps({"question": "A woman has cough. What next?", "options": {"A": "CXR", "B": "CT"}, "answer_idx": "A"}),
+    ]
+    report = import_medqa_jsonl(cases, lines)
+    assert report.added == 1
+    assert [e.split(":")[0] for e in report.errors] == ["line 1", "line 2"]
