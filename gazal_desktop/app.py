@@ -110,6 +110,34 @@ def main(argv: list[str] | None = None) -> int:
     return QApplication.instance().exec()
 
 
+_HELD: list = []
+ALREADY_OPEN = ("Gazal Desktop is already open with this data folder ({folder}{pid}). Use that window, or start "
+                "another copy with --data-dir for a different library: two copies writing one library would "
+                "lose each other's work.")
+
+
+def hold_data_folder(folder: Path):
+    """One app per data folder: a lock file taken before anything in the folder is read or
+    written (two copies starting at once on a new folder both created it). A lock left by a
+    crashed copy is stale and taken over. Returns the held QLockFile, or None (said to the
+    learner, and on stderr) when another running copy holds it."""
+    from PySide6.QtCore import QLockFile
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = QLockFile(str(folder / "gazal-desktop.lock"))
+    lock.setStaleLockTime(0)  # only a lock whose process is gone is stale
+    if lock.tryLock(200):
+        return lock
+    info = lock.getLockInfo()  # (pid, host, app name), or False when it cannot be read
+    pid = info[0] if isinstance(info, tuple) and info and isinstance(info[0], int) else None
+    message = ALREADY_OPEN.format(folder=folder, pid=f", process {pid}" if pid else "")
+    print(message, file=sys.stderr)
+    if QApplication.instance() is not None and QApplication.instance().platformName() != "offscreen":
+        QMessageBox.warning(None, "Gazal Desktop is already open", message)
+    return None
+
+
 def start(args: argparse.Namespace):
     """Everything up to the shown main window (the window, or an exit code)."""
     if args.demo:
@@ -139,6 +167,10 @@ def start(args: argparse.Namespace):
     icon.loadFromData(resources.read_text("app-icon.svg").encode(), "SVG")
     app.setWindowIcon(QIcon(icon))
     folder = data_dir()
+    lock = hold_data_folder(folder)
+    if lock is None:
+        return 3
+    _HELD.append(lock)  # held until the process ends
     settings = load_settings(folder)
     if not ensure_disclaimer(settings, folder):
         return 0  # declining quits
