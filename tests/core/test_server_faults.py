@@ -94,3 +94,47 @@ def test_a_web_page_instead_of_a_stream_is_said_as_such(raw_server):
     events = list(b.stream(MSGS, Sampling()))
     assert events[-1].reason == "error"
     assert "something other than a stream" in events[-1].error and "502 Bad Gateway" in events[-1].error
+
+
+class _Stalled(BaseHTTPRequestHandler):
+    """A tokenizer that never answers, and a chat endpoint that does."""
+
+    tokenize_calls = 0
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if "tokenize" in self.path:
+            type(self).tokenize_calls += 1
+            threading.Event().wait(30)  # stalled
+            return
+        if self.path != "/v1/chat/completions":
+            return self.do_GET()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        self.wfile.write(_sse(_content("Fine."), {"choices": [{"delta": {}, "finish_reason": "stop"}]}) + b"data: [DONE]\n\n")
+
+
+def test_a_stalled_tokenizer_is_asked_once_then_estimated(monkeypatch):
+    from gazal_desktop.core.backends import openai_compat
+
+    monkeypatch.setattr(openai_compat, "TOKENIZE_TIMEOUT", 0.5)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Stalled)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        b = OpenAIBackend(f"http://127.0.0.1:{httpd.server_port}/v1", model="m", n_ctx=4096)
+        chat = ChatSession(b, "A case.", Sampling(max_tokens=16))
+        events = list(chat.send("Diagnosis?"))  # counts the context several times before streaming
+        assert events[-1] == Finished("stop") and chat.messages[-1].content == "Fine."
+        assert _Stalled.tokenize_calls == 1 and b._tokenizer == "estimate"
+    finally:
+        httpd.shutdown()

@@ -26,6 +26,7 @@ from gazal_desktop.core.events import Event, PromptStarted
 from gazal_desktop.core.sampling import Sampling
 
 DEFAULT_CTX = 32768
+TOKENIZE_TIMEOUT = 3.0  # seconds; a tokenizer slower than this is replaced by an estimate for good
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ class OpenAIBackend:
             if resp.status != 200:
                 raise BackendError(f"The server answered {resp.status} for {path}", data[:500].decode("utf-8", "replace"))
             return json.loads(data)
+        except TimeoutError as exc:
+            raise ServerTimeout(f"The server at {self.base_url} did not answer {path} in {timeout:g} s", str(exc)) from None
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise BackendError(f"Cannot reach the server at {self.base_url}: {exc}") from None
         finally:
@@ -220,11 +223,17 @@ class OpenAIBackend:
             try:
                 if kind == "llama-cpp-python":
                     n = int(self._request_json("POST", f"{self._root}/extras/tokenize/count",
-                                               {"input": text, "model": self.model or None}, 5.0)["count"])
+                                               {"input": text, "model": self.model or None}, TOKENIZE_TIMEOUT)["count"])
                 else:
-                    n = len(self._request_json("POST", f"{self._root}/tokenize", {"content": text}, 5.0)["tokens"])
+                    n = len(self._request_json("POST", f"{self._root}/tokenize", {"content": text},
+                                               TOKENIZE_TIMEOUT)["tokens"])
                 self._tokenizer = kind
                 return n
+            except ServerTimeout:
+                # a stalled tokenizer is not asked again: counting runs before every reply, and
+                # Stop cannot end a request that has not started streaming
+                self._tokenizer = "estimate"
+                raise
             except (BackendError, KeyError, TypeError, ValueError):
                 continue
         raise BackendError("This server has no tokenizer endpoint")
@@ -303,6 +312,10 @@ DONE: dict = {"done": True}  # what sse() yields for "data: [DONE]": the server 
 
 class NotAStream(Exception):
     """A 200 answer that was not a stream (a proxy's page, a plain-text error)."""
+
+
+class ServerTimeout(BackendError):
+    """A request that should take milliseconds did not answer in time."""
 
 
 class ServerRefused(Exception):
