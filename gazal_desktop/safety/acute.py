@@ -120,6 +120,59 @@ PHRASES: dict[str, list[str]] = {
 }
 
 
+_QTY = r"(?:a (?:whole|full|entire) (?:bottle|pack|box|packet|strip)|all (?:of )?(?:my|his|her|their|the|them)|(?:way )?too (?:many|much)|a (?:bunch|handful|lot|load) of|like \d+|\d{2,}(?! ?(?:mg|mcg|g|ml|units?|iu|mmol)\b)|loads of|an overdose|double|twice|two doses)"
+_SUBST = (r"(?:pills?|tablets?|meds|medications?|medicines?|paracetamol|tylenol|acetaminophen|ibuprofen|aspirin|"
+          r"insulin|xanax|oxy\w*|fentanyl|heroin|opioids?|sleeping pills|antidepressants?|sertraline|amitriptyline|"
+          r"lithium|warfarin|digoxin|iron tablets|vitamins|\w+ pills)")
+_CAUSTIC = (r"(?:bleach|drain cleaner|oven cleaner|antifreeze|lamp oil|paraffin|kerosene|petrol|gasoline|"
+            r"rat poison|weed killer|pesticide|detergent|laundry (?:pod|capsule|tablet)s?|dishwasher (?:tablet|pod)s?|"
+            r"button batter(?:y|ies)|batter(?:y|ies)|magnets?|a coin|coins|nail polish remover|e-?liquid|vape juice|"
+            r"grandmas pills|grandma's pills|(?:his|her|my|their) (?:pills|tablets|meds))")
+
+# Phrases with more structure (a quantity, a substance, a subject before the verb).
+_STRUCTURED: list[tuple[str, str]] = [
+    ("unresponsive", r"\b(?:collapsed|collapsing|passed out|fainted|blacked out|keeled over)\b"),
+    ("unresponsive", r"\b(?:unconscious|unresponsive|not responding|isn't responding|won't respond|wont respond|doesn't respond|"
+                     r"not waking up|won't wake(?: up)?|can't wake (?:him|her|them|\w+) up|can't wake|not moving|isn't moving|"
+                     r"won't answer|no pulse|has no pulse|cold and blue|limp and)\b"),
+    ("breathing", r"\b(?:not breathing|isn't breathing|stopped breathing|stops breathing|can't breathe|cannot breathe|"
+                  r"can't get air|can't catch (?:my|his|her) breath|struggling to breathe|barely breathing|gasping|"
+                  r"hard to breathe|trouble breathing|can barely (?:breathe|talk))\b"),
+    ("breathing", r"\b(?:turning|turned|going|gone|went|is|looks?|lips (?:are|look|went)) (?:blue|grey|gray|purple)\b"),
+    ("breathing", r"\b(?:choking|choked|something stuck in (?:his|her|my|their) throat)\b"),
+    ("seizure", r"\b(?:seizing|seizure|convulsing|convulsions|having a fit|fitting|shaking all over)\b"),
+    ("cardiac", r"\b(?:chest (?:pain|pressure|tightness|hurts|is tight|feels)|pain in (?:my|his|her) chest|(?:my|his|her) chest (?:hurts|is tight|feels)|"
+                r"heart attack|cardiac arrest|heart (?:stopped|is racing|racing)|crushing pain|elephant (?:is )?sitting on)\b"),
+    ("overdose", rf"\b(?:took|taken|swallowed|ate|had|injected|shot up|used|drank)\s+(?:\w+\s+){{0,2}}{_QTY}(?:\s+\w+){{0,3}}"),
+    ("overdose", rf"\b{_QTY}\s+(?:of\s+)?(?:my\s+|his\s+|her\s+)?{_SUBST}"),
+    ("overdose", r"\b(?:overdosed|overdosing|overdose on|od'd|od on|shot up too much)\b"),
+    ("ingestion", rf"\b(?:swallowed|drank|ate|got into|chewed|sucked on|drinking|eaten)\s+(?:\w+\s+){{0,3}}{_CAUSTIC}"),
+    ("suicide", r"\b(?:kill myself|killing myself|end my life|end it all|ending it all|take my (?:own )?life|suicide|suicidal|"
+                r"don't want to (?:be here|live|be alive|wake up)|better off dead|nobody would miss me|no reason to live|"
+                r"hang myself|hanging myself|the rope|a noose|jump(?:ing)? off|jump(?:ing)? from|drive into a wall|"
+                r"cut my wrists|slit my wrists|cut myself|use it on myself|goodbye (?:letter|note)s?|wrote the letters|"
+                r"can't do this anymore|sleep forever|pills lined up|standing on the (?:bridge|edge|roof|ledge))\b"),
+    ("bleeding", r"\b(?:bleeding (?:heavily|a lot|badly|everywhere|out|profusely|non ?stop)|won't stop bleeding|can't stop the bleeding|"
+                 r"bleeding (?:won't|will not|doesn't) stop|blood (?:everywhere|is spurting|spurting|is pouring|pouring)|spurting|"
+                 r"soak(?:ed|ing)? (?:through )?(?:a |two |\d )?(?:pads?|towels?)|vomiting blood|throwing up blood|coughing up (?:a lot of )?blood|"
+                 r"passing clots)\b"),
+    ("bleeding", r"\b(?:pregnant|weeks pregnant|post ?partum|just gave birth)\b[^.!?]{0,60}\b(?:bleeding|blood|clots)\b|"
+                 r"\b(?:bleeding|blood)\b[^.!?]{0,60}\b(?:pregnant|pregnancy|post ?partum)\b"),
+    ("stroke", r"\b(?:face (?:is )?(?:drooping|droopy|crooked)|(?:face|mouth|smile) (?:is )?(?:droop|lopsided|crooked)\w*|droopy face|"
+               r"(?:words|speech) (?:are |is )?(?:slurred|weird|garbled)|slurring|slurred speech|can't speak|cannot speak|can't talk properly|"
+               r"can't (?:move|lift|feel) (?:my|his|her|their) (?:left |right )?(?:arm|leg|side|hand|face)|"
+               r"can't move (?:his|her|my|their) (?:left|right) side|(?:left|right) side (?:is )?(?:weak|numb|dead)|"
+               r"(?:arm|leg) (?:is |went |suddenly )*(?:weak|numb|limp|dead)|having a stroke)\b"),
+    ("allergy", r"\b(?:throat (?:is )?(?:closing|swelling|tight)|(?:tongue|lips?|face) (?:and (?:lips?|tongue|face) )?(?:are |is )?swelling|"
+                r"swelling (?:fast|up)|hard to swallow|can't swallow|anaphylaxis|anaphylactic|used (?:my|his|her) epi ?pen|epi ?pen)\b"),
+    ("headache", r"\b(?:worst headache|thunderclap|sudden(?:ly)? (?:a )?(?:severe|terrible|excruciating|bad) headache|"
+                 r"head (?:is )?exploding|headache (?:and|with) (?:a )?stiff neck)\b"),
+    ("trauma", r"\b(?:stabbed|been shot|got shot|was shot|gunshot|hit by a car|run over|fell (?:off|from|down) (?:the |a )?"
+               r"(?:roof|ladder|stairs|balcony|window)|hit (?:his|her|my) head|drowning|drowned|pulled (?:\w+ )?(?:out of|from) the "
+               r"(?:pool|water|lake|river|bath)|electrocuted|severe burns?|on fire)\b"),
+    ("hypoglycaemia", r"\b(?:sugar (?:is |reads |reading |of )?(?:low|[1-3](?:\.\d)?|[1-3]\d)\b|hypo(?:glycaemic|glycemic)? and)"),
+]
+
 # Broad net: single words of acute illness by kind. Two different ones about a person in the
 # writer's life (or one red flag) are enough when nothing says it is teaching.
 SYMPTOM_WORDS: dict[str, set[str]] = {
@@ -185,17 +238,18 @@ PEOPLE = {"dad", "daddy", "father", "mum", "mom", "mummy", "mommy", "mother", "s
 PAST = {"yesterday", "ago", "last", "used", "was", "were", "had", "history"}
 
 
-def _alternatives(pattern: str) -> list[str]:
-    """The top-level alternatives of a leading (?:...) group, or the pattern itself."""
+def _split(pattern: str) -> tuple[list[str], str]:
+    """For a pattern that opens with a group, (its top-level alternatives, what follows the
+    group); otherwise ([pattern], "")."""
     if not pattern.startswith("(?:"):
-        return [pattern]
+        return [pattern], ""
     depth, alts, cur = 0, [], ""
-    for ch in pattern[3:]:
+    for i, ch in enumerate(pattern[3:], 3):
         if ch == "(":
             depth += 1
         elif ch == ")":
             if depth == 0:
-                return alts + [cur]
+                return alts + [cur], pattern[i + 1:]
             depth -= 1
         elif ch == "|" and depth == 0:
             alts.append(cur)
@@ -205,20 +259,61 @@ def _alternatives(pattern: str) -> list[str]:
     raise ValueError(f"unbalanced group in {pattern!r}")
 
 
-def first_words(pattern: str) -> tuple[str, ...]:
-    """The literal words a phrase can begin with: "word ..." or "(?:a|b c|d) ..."; a final
-    optional letter ("looks?") stands for both words; "(?:\\d" for a number."""
-    words = set()
-    for alt in _alternatives(pattern):
+def _top_level(pattern: str) -> list[str]:
+    """The pattern's own top-level alternatives (a|b outside any group)."""
+    alts, depth, cur = [], 0, ""
+    for ch in pattern:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "|" and depth == 0:
+            alts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return alts + [cur]
+
+
+def _firsts(pattern: str) -> set[str]:
+    words: set[str] = set()
+    for alt in _top_level(pattern):
+        alt = alt.removeprefix(r"\b")
         if alt.startswith("\\d"):
             words.add("#")
-            continue
-        m = re.match(r"([a-z0-9']+)(\?)?(?![a-z0-9'\\*+{[])", alt)
-        if not m:
-            raise ValueError(f"phrase must begin with a literal word: {pattern!r}")
-        w = m.group(1)
-        words.update((w[:-1], w) if m.group(2) else (w,))
-    return tuple(sorted(words))
+        elif alt.startswith("(?:"):
+            inner, rest = _split(alt)
+            for part in inner:
+                words |= _firsts(part)
+            if rest.startswith("?"):  # an optional opening group: what follows may come first
+                words |= _firsts(rest[1:].lstrip())
+        else:
+            m = re.match(r"([a-z0-9']+)(.*)", alt, re.S)
+            if not m:
+                raise ValueError(f"phrase must begin with a literal word: {pattern!r}")
+            w, rest = m.groups()
+            if rest.startswith("?"):  # "looks?"
+                words |= {w[:-1], w}
+            elif rest.startswith("(?:"):  # "soak(?:ed|ing)?": the word with each ending
+                endings, after = _split(rest)
+                words |= {w + e for e in endings if re.fullmatch(r"[a-z']*", e)}
+                if after.startswith("?"):
+                    words.add(w)
+            elif rest.startswith(" ?"):  # "post ?partum": one word or two
+                nxt = re.match(r"[a-z']+", rest[2:])
+                words |= {w, w + nxt.group(0)} if nxt else {w}
+            elif rest[:1] in ("*", "+", "{", "[", "\\") and not rest.startswith(("\\b", "\\s")):
+                raise ValueError(f"phrase must begin with a whole literal word: {pattern!r}")
+            else:
+                words.add(w)
+    return words
 
 
-__all__ = ["PHRASES", "first_words", "SYMPTOM_WORDS", "RED_FLAGS", "PEOPLE"]
+def first_words(pattern: str) -> tuple[str, ...]:
+    """The whole words a phrase can begin with (the scan index tries it only there): a literal
+    word, a group of them ("(?:a|b c)"), optional endings ("soak(?:ed|ing)?", "looks?"), an
+    optional opening group ("(?:way )?too"), "post ?partum", and "#" for a number ("\\d")."""
+    return tuple(sorted(_firsts(pattern)))
+
+
+# Every event pattern, the structured ones first (at the same place, the first listed names the kind).
+EVENT_PATTERNS: list[tuple[str, str]] = _STRUCTURED + [(kind, p) for kind, ps in PHRASES.items() for p in ps]
+
+__all__ = ["EVENT_PATTERNS", "PHRASES", "first_words", "SYMPTOM_WORDS", "RED_FLAGS", "PEOPLE"]

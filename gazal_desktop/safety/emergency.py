@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gazal_desktop.safety.acute import PEOPLE, PHRASES, RED_FLAGS, SYMPTOM_WORDS, first_words
+from gazal_desktop.safety.acute import EVENT_PATTERNS, PEOPLE, RED_FLAGS, SYMPTOM_WORDS, first_words
 from gazal_desktop.safety.normalize import blank_quotes, normalize
-from gazal_desktop.safety.scan import DIGIT, Index, Rule, token_keys
+from gazal_desktop.safety.scan import Index, Rule, token_keys
 
 
 @dataclass(frozen=True)
@@ -34,95 +34,12 @@ class EmergencySignal:
     text: str
 
 
-_PRON = r"(?:he|she|they|i|you|we|it|him|her|them|me|baby|kid|child|son|daughter|dad|mom|mum|husband|wife)"
-_KID = r"(?:baby|babies|toddler|infant|newborn|kid|child|son|daughter|boy|girl|\d{1,2}\s*(?:yo|y/o|yr old|year old|years old|month old|mo old|mos old|months old))"
-_QTY = r"(?:a (?:whole|full|entire) (?:bottle|pack|box|packet|strip)|all (?:of )?(?:my|his|her|their|the|them)|(?:way )?too (?:many|much)|a (?:bunch|handful|lot|load) of|like \d+|\d{2,}(?! ?(?:mg|mcg|g|ml|units?|iu|mmol)\b)|loads of|an overdose|double|twice|two doses)"
-_SUBST = (r"(?:pills?|tablets?|meds|medications?|medicines?|paracetamol|tylenol|acetaminophen|ibuprofen|aspirin|"
-          r"insulin|xanax|oxy\w*|fentanyl|heroin|opioids?|sleeping pills|antidepressants?|sertraline|amitriptyline|"
-          r"lithium|warfarin|digoxin|iron tablets|vitamins|\w+ pills)")
-_CAUSTIC = (r"(?:bleach|drain cleaner|oven cleaner|antifreeze|lamp oil|paraffin|kerosene|petrol|gasoline|"
-            r"rat poison|weed killer|pesticide|detergent|laundry (?:pod|capsule|tablet)s?|dishwasher (?:tablet|pod)s?|"
-            r"button batter(?:y|ies)|batter(?:y|ies)|magnets?|a coin|coins|nail polish remover|e-?liquid|vape juice|"
-            r"grandmas pills|grandma's pills|(?:his|her|my|their) (?:pills|tablets|meds))")
+_EVENTS = Index(Rule(kind, re.compile(r"\b(?:" + p + r")(?![a-z])"), starts=first_words(p)) for kind, p in EVENT_PATTERNS)
 
-EVENTS: list[tuple[str, str]] = [
-    ("unresponsive", r"\b(?:collapsed|collapsing|passed out|fainted|blacked out|keeled over)\b"),
-    ("unresponsive", r"\b(?:unconscious|unresponsive|not responding|isn't responding|won't respond|wont respond|doesn't respond|"
-                     r"not waking up|won't wake(?: up)?|can't wake (?:him|her|them|\w+) up|can't wake|not moving|isn't moving|"
-                     r"won't answer|no pulse|has no pulse|cold and blue|limp and)\b"),
-    ("breathing", r"\b(?:not breathing|isn't breathing|stopped breathing|stops breathing|can't breathe|cannot breathe|"
-                  r"can't get air|can't catch (?:my|his|her) breath|struggling to breathe|barely breathing|gasping|"
-                  r"hard to breathe|trouble breathing|can barely (?:breathe|talk))\b"),
-    ("breathing", r"\b(?:turning|turned|going|gone|went|is|looks?|lips (?:are|look|went)) (?:blue|grey|gray|purple)\b"),
-    ("breathing", r"\b(?:choking|choked|something stuck in (?:his|her|my|their) throat)\b"),
-    ("seizure", r"\b(?:seizing|seizure|convulsing|convulsions|having a fit|fitting|shaking all over)\b"),
-    ("cardiac", r"\b(?:chest (?:pain|pressure|tightness|hurts|is tight|feels)|pain in (?:my|his|her) chest|(?:my|his|her) chest (?:hurts|is tight|feels)|"
-                r"heart attack|cardiac arrest|heart (?:stopped|is racing|racing)|crushing pain|elephant (?:is )?sitting on)\b"),
-    ("overdose", rf"\b(?:took|taken|swallowed|ate|had|injected|shot up|used|drank)\s+(?:\w+\s+){{0,2}}{_QTY}(?:\s+\w+){{0,3}}"),
-    ("overdose", rf"\b{_QTY}\s+(?:of\s+)?(?:my\s+|his\s+|her\s+)?{_SUBST}"),
-    ("overdose", r"\b(?:overdosed|overdosing|overdose on|od'd|od on|shot up too much)\b"),
-    ("ingestion", rf"\b(?:swallowed|drank|ate|got into|chewed|sucked on|drinking|eaten)\s+(?:\w+\s+){{0,3}}{_CAUSTIC}"),
-    ("suicide", r"\b(?:kill myself|killing myself|end my life|end it all|ending it all|take my (?:own )?life|suicide|suicidal|"
-                r"don't want to (?:be here|live|be alive|wake up)|better off dead|nobody would miss me|no reason to live|"
-                r"hang myself|hanging myself|the rope|a noose|jump(?:ing)? off|jump(?:ing)? from|drive into a wall|"
-                r"cut my wrists|slit my wrists|cut myself|use it on myself|goodbye (?:letter|note)s?|wrote the letters|"
-                r"can't do this anymore|sleep forever|pills lined up|standing on the (?:bridge|edge|roof|ledge))\b"),
-    ("bleeding", r"\b(?:bleeding (?:heavily|a lot|badly|everywhere|out|profusely|non ?stop)|won't stop bleeding|can't stop the bleeding|"
-                 r"bleeding (?:won't|will not|doesn't) stop|blood (?:everywhere|is spurting|spurting|is pouring|pouring)|spurting|"
-                 r"soak(?:ed|ing)? (?:through )?(?:a |two |\d )?(?:pads?|towels?)|vomiting blood|throwing up blood|coughing up (?:a lot of )?blood|"
-                 r"passing clots)\b"),
-    ("bleeding", r"\b(?:pregnant|weeks pregnant|post ?partum|just gave birth)\b[^.!?]{0,60}\b(?:bleeding|blood|clots)\b|"
-                 r"\b(?:bleeding|blood)\b[^.!?]{0,60}\b(?:pregnant|pregnancy|post ?partum)\b"),
-    ("stroke", r"\b(?:face (?:is )?(?:drooping|droopy|crooked)|(?:face|mouth|smile) (?:is )?(?:droop|lopsided|crooked)\w*|droopy face|"
-               r"(?:words|speech) (?:are |is )?(?:slurred|weird|garbled)|slurring|slurred speech|can't speak|cannot speak|can't talk properly|"
-               r"can't (?:move|lift|feel) (?:my|his|her|their) (?:left |right )?(?:arm|leg|side|hand|face)|"
-               r"can't move (?:his|her|my|their) (?:left|right) side|(?:left|right) side (?:is )?(?:weak|numb|dead)|"
-               r"(?:arm|leg) (?:is |went |suddenly )*(?:weak|numb|limp|dead)|having a stroke)\b"),
-    ("allergy", r"\b(?:throat (?:is )?(?:closing|swelling|tight)|(?:tongue|lips?|face) (?:and (?:lips?|tongue|face) )?(?:are |is )?swelling|"
-                r"swelling (?:fast|up)|hard to swallow|can't swallow|anaphyla\w+|used (?:my|his|her) epi ?pen|epi ?pen)\b"),
-    ("headache", r"\b(?:worst headache|thunderclap|sudden(?:ly)? (?:a )?(?:severe|terrible|excruciating|bad) headache|"
-                 r"head (?:is )?exploding|headache (?:and|with) (?:a )?stiff neck)\b"),
-    ("trauma", r"\b(?:stabbed|been shot|got shot|was shot|gunshot|hit by a car|run over|fell (?:off|from|down) (?:the |a )?"
-               r"(?:roof|ladder|stairs|balcony|window)|hit (?:his|her|my) head|drowning|drowned|pulled (?:\w+ )?(?:out of|from) the "
-               r"(?:pool|water|lake|river|bath)|electrocuted|severe burns?|on fire)\b"),
-    ("hypoglycaemia", r"\b(?:sugar (?:is |reads |reading |of )?(?:low|[1-3](?:\.\d)?|[1-3]\d)\b|hypo(?:glycaemic|glycemic)? and)"),
-]
-# The words each event pattern above can begin with, in order (see scan.py).
-_STARTS: list[tuple[str, ...]] = [
-    ("collapsed", "collapsing", "passed", "fainted", "blacked", "keeled"),
-    ("unconscious", "unresponsive", "not", "isn't", "won't", "wont", "doesn't", "can't", "no", "has", "cold", "limp"),
-    ("not", "isn't", "stopped", "stops", "can't", "cannot", "struggling", "barely", "gasping", "hard", "trouble", "can"),
-    ("turning", "turned", "going", "gone", "went", "is", "looks", "look", "lips"),
-    ("choking", "choked", "something"),
-    ("seizing", "seizure", "convulsing", "convulsions", "having", "fitting", "shaking"),
-    ("chest", "pain", "my", "his", "her", "heart", "cardiac", "crushing", "elephant"),
-    ("took", "taken", "swallowed", "ate", "had", "injected", "shot", "used", "drank"),
-    ("a", "all", "way", "too", "like", DIGIT, "loads", "an", "double", "twice", "two"),
-    ("overdosed", "overdosing", "overdose", "od'd", "od", "shot"),
-    ("swallowed", "drank", "ate", "got", "chewed", "sucked", "drinking", "eaten"),
-    ("kill", "killing", "end", "ending", "take", "suicide", "suicidal", "don't", "better", "nobody", "no", "hang", "hanging", "the", "a", "jump", "jumping", "drive", "cut", "slit", "use", "goodbye", "wrote", "can't", "sleep", "pills", "standing"),
-    ("bleeding", "won't", "can't", "blood", "spurting", "soak", "soaked", "soaking", "vomiting", "throwing", "coughing", "passing"),
-    ("pregnant", "weeks", "post", "postpartum", "just", "bleeding", "blood"),
-    ("face", "mouth", "smile", "droopy", "words", "speech", "slurring", "slurred", "can't", "cannot", "left", "right", "arm", "leg", "having"),
-    ("throat", "tongue", "lips", "lip", "face", "swelling", "hard", "can't", "anaphylaxis", "anaphylactic", "used", "epi", "epipen"),
-    ("worst", "thunderclap", "sudden", "suddenly", "head", "headache"),
-    ("stabbed", "been", "got", "was", "gunshot", "hit", "run", "fell", "drowning", "drowned", "pulled", "electrocuted", "severe", "on"),
-    ("sugar", "hypo", "hypoglycaemic", "hypoglycemic"),
-]
-assert len(_STARTS) == len(EVENTS)
-_EVENTS = Index([Rule(kind, re.compile(p), starts=st) for (kind, p), st in zip(EVENTS, _STARTS)]
-                + [Rule(kind, re.compile(r"\b(?:" + p + r")(?![a-z])"), starts=first_words(p))
-                   for kind, ps in PHRASES.items() for p in ps])
-
-_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'll|i'd|me|my|mine|we|we're|our|us|myself)\b")
 _BYSTANDER = re.compile(r"\b(?:there's|there is|there are)\s+(?:a|an|this|some)\b|\b(?:someone|somebody|this (?:guy|man|woman|lady|person|kid|boy|girl))\b|"
                         r"\b(?:a|an|the) (?:guy|man|woman|lady|person|kid|boy|girl|stranger|old man|old woman|old lady) "
                         r"(?:\w+ )?(?:next to me|near me|in front of me|here|on the (?:train|bus|street|floor)|in the (?:street|road|store|shop)|"
                         r"lying|is|just|has|at)\b")
-_TIME = re.compile(r"\b(?:now|right now|rn|just|minutes? ago|mins? ago|min ago|an hour ago|hours? ago|tonight|this morning|"
-                   r"currently|at the moment|suddenly|still|keeps|won't stop|isn't stopping|started|\d+ ?min(?:ute)?s?)\b")
-_PLEA = re.compile(r"\b(?:help|please|what now|what do i do|what should i do|what can i do|what do we do|should i call|call 911|"
-                   r"call an ambulance|ambulance|911|999|112|hurry|urgent|emergency|asap)\b|!{1}|\?{2}")
 _TEACHING = re.compile(
     r"\b(?:quiz|mcqs?|flashcards?|questions?|vignettes?|case|cases|osce|usmle|mrcp|plab|exam|exams|revising|revision|studying|"
     r"study|lecture|tutorial|teaching|students?|tutor|role-?play|scenario|simulation|simulated|mock|osce station|exam station|"
@@ -170,8 +87,8 @@ _SYMPTOM_KIND = {w: kind for kind, ws in SYMPTOM_WORDS.items() for w in ws}
 # with the verbs people drop the "I" from ("feel like passing out", "cant breathe")
 _FIRST_WORDS = {"i", "i'm", "i've", "i'll", "i'd", "me", "my", "mine", "we", "we're", "our", "us", "myself", "feel",
                 "feeling"}
-_TIME_WORDS = {"now", "rn", "just", "ago", "tonight", "currently", "moment", "suddenly", "still", "keeps", "started",
-               "min", "mins", "minute", "minutes"}
+_TIME_WORDS = {"now", "rn", "just", "ago", "tonight", "morning", "currently", "moment", "suddenly", "still", "keeps",
+               "started", "min", "mins", "minute", "minutes", "stopping"}
 _PLEA_WORDS = {"help", "please", "ambulance", "911", "999", "112", "hurry", "urgent", "emergency", "asap", "paramedics"}
 
 
@@ -205,9 +122,8 @@ def emergency_signals(text: str, exhaustive: bool = False) -> list[EmergencySign
     # an acute phrase in a message that is neither a question about a topic nor a vignette reads
     # as real: recall comes first, and teaching cues still decide below
     phrase_real = not telegraphic and not _ASKS.search(scan) and not _VIGNETTE_OPEN.search(scan)
-    real = first or people or telegraphic or phrase_real or bool(words & _TIME_WORDS) or bool(words & _PLEA_WORDS) or "!" in scan or "??" in scan \
-        or (len(tokens) <= 12 and not question) or bool(_BYSTANDER.search(scan)) or bool(_TIME.search(scan)) \
-        or bool(_PLEA.search(scan))
+    real = (first or people or telegraphic or phrase_real or bool(words & (_TIME_WORDS | _PLEA_WORDS)) or "!" in scan
+            or "??" in scan or (len(tokens) <= 12 and not question) or bool(_BYSTANDER.search(scan)))
     if not real:
         return []
     vignette_age = _VIGNETTE_AGE.search(scan)
@@ -220,4 +136,4 @@ def emergency_signals(text: str, exhaustive: bool = False) -> list[EmergencySign
     return [EmergencySignal(kind, s, e, scan[s:e]) for kind, s, e in events]
 
 
-__all__ = ["EmergencySignal", "emergency_signals", "EVENTS"]
+__all__ = ["EmergencySignal", "emergency_signals"]

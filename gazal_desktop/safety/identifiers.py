@@ -87,9 +87,10 @@ _PHI_PATTERNS: list[tuple[str, str, int, int]] = [
 ]
 _MONTH_WORDS = ("jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june", "jul", "july",
                 "aug", "august", "sep", "sept", "september", "oct", "october", "nov", "november", "dec", "december")
-# For each pattern above, in order: the words it can begin with (see scan.py).
-_STARTS: list[tuple[str, ...]] = [
-    (), ("http", "https", "www"), (DIGIT,), (DIGIT,), ("ssn", "social"), ("fax",), (DIGIT, "(", "+"),
+# For each pattern above, in order: the words it can begin with (see scan.py); or, as a
+# string, the marks whose presence makes it run over the whole text (it begins with no word).
+_STARTS: list[tuple[str, ...] | str] = [
+    "@", ("http", "https", "www"), (DIGIT,), (DIGIT,), ("ssn", "social"), ("fax",), (DIGIT, "(", "+"),
     ("phone", "tel", "telephone", "mobile", "cell", "call"), ("mrn", "mr", "medical", "chart", "record", "hospital"),
     ("account", "acct"), ("health", "insurance", "member", "policy", "beneficiary", "medicare", "medicaid"),
     ("licence", "license", "dea", "npi", "certificate", "driver", "driver's"),
@@ -101,14 +102,13 @@ _STARTS: list[tuple[str, ...]] = [
     (CAPS2, "zip", "zipcode", "postal", "post", "postcode"),
     ("mr", "mrs", "ms", "miss", "mx", "dr", "doctor", "prof", "nurse", "name", "patient", "signed", "sincerely", "regards",
      "attending", "resident"),
-    (),
+    "— -- –",
 ]
 assert len(_STARTS) == len(_PHI_PATTERNS)
-_PHI = Index(Rule(kind, re.compile(p, flags), g, starts) for (kind, p, g, flags), starts in zip(_PHI_PATTERNS, _STARTS)
-             if starts)
-# Patterns that begin with a rare character rather than a word run in full when it is there.
-_FULL = [(Rule(kind, re.compile(p, flags), g), needle) for (kind, p, g, flags), starts, needle
-         in zip(_PHI_PATTERNS, _STARTS, ["@"] + [None] * (len(_PHI_PATTERNS) - 2) + ["—--–"]) if not starts]
+_RULES = [(Rule(kind, re.compile(p, flags), g, starts if isinstance(starts, tuple) else ()), starts)
+          for (kind, p, g, flags), starts in zip(_PHI_PATTERNS, _STARTS)]
+_PHI = Index(rule for rule, starts in _RULES if isinstance(starts, tuple))
+_FULL = [(rule, starts.split()) for rule, starts in _RULES if isinstance(starts, str)]
 
 # "Patient Rodriguez", "Pt: Aisha Rahman": a name only when the list knows it ("Pt Alert" is not).
 _PATIENT_CUE = re.compile(r"\b(?:Patient|Pt\.?)\s*:?\s+(" + _NAME + r"(?:\s+" + _NAME + r")?)")
@@ -266,8 +266,8 @@ def phi_spans(text: str, exhaustive: bool = False) -> list[PhiSpan]:
     spans: list[PhiSpan] = []
     tokens = token_keys(text)
     found = list(_PHI.matches(text, tokens, exhaustive))
-    for rule, needle in _FULL:
-        if any(c in text for c in needle):
+    for rule, marks in _FULL:
+        if any(mark in text for mark in marks):
             found += [(rule, m) for m in rule.rx.finditer(text)]
     for rule, m in found:
         kind, group = rule.kind, rule.group
