@@ -3,10 +3,7 @@ and a scripted SSE server for the separate-reasoning-field dialect (vLLM, llama-
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -16,6 +13,7 @@ from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.chat import ChatSession
 from gazal_desktop.core.events import AnswerDelta, Finished, PromptStarted, ReasoningDelta, Usage
 from gazal_desktop.core.sampling import Sampling
+from loopback import LoopbackServer, Refuse, delta, serve
 
 MSGS = [{"role": "system", "content": "Clinical tutor. Case: fever and flank pain."},
         {"role": "user", "content": "What is the diagnosis?"}]
@@ -84,52 +82,17 @@ def test_bad_address_is_refused():
         OpenAIBackend("localhost:8000")
 
 
-class _Scripted(BaseHTTPRequestHandler):
-    """Speaks the streaming dialect where reasoning has its own field."""
-
-    chunks: list[dict] = []
-    status = 200
-
-    def log_message(self, *a):
-        pass
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
-        if self.status != 200:
-            body = json.dumps({"error": {"message": "model 'x' not found"}}).encode()
-            self.send_response(self.status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        for c in self.chunks:
-            self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
-            self.wfile.flush()
-        self.wfile.write(b"data: [DONE]\n\n")
-
-
 @pytest.fixture
 def scripted():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-
-
-def _delta(**d):
-    return {"choices": [{"index": 0, "delta": d, "finish_reason": None}]}
+    yield from serve()
 
 
 def test_separate_reasoning_field_and_think_tags_in_content(scripted):
-    _Scripted.status = 200
-    _Scripted.chunks = [
-        _delta(role="assistant"),
-        _delta(reasoning_content="Step 1: fever, flank pain.\n"),
-        _delta(reasoning="Step 2: nitrites.\n"),
-        _delta(content="## Primary Diagnosis\nPyelonephritis."),
+    LoopbackServer.routes["/v1/chat/completions"] = [
+        delta(role="assistant"),
+        delta(reasoning_content="Step 1: fever, flank pain.\n"),
+        delta(reasoning="Step 2: nitrites.\n"),
+        delta(content="## Primary Diagnosis\nPyelonephritis."),
         {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
          "usage": {"prompt_tokens": 40, "completion_tokens": 17}},
     ]
@@ -143,7 +106,7 @@ def test_separate_reasoning_field_and_think_tags_in_content(scripted):
     assert (usage.prompt_tokens, usage.completion_tokens) == (40, 17) and usage.reasoning_s is not None
     assert events[-1] == Finished("stop")
 
-    _Scripted.chunks = [_delta(content="<thi"), _delta(content="nk>Step 1: x</th"), _delta(content="ink>Answer"),
+    LoopbackServer.routes["/v1/chat/completions"] = [delta(content="<thi"), delta(content="nk>Step 1: x</th"), delta(content="ink>Answer"),
                         {"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}]
     events = list(b.stream(MSGS, Sampling()))
     assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == "Step 1: x"
@@ -152,10 +115,7 @@ def test_separate_reasoning_field_and_think_tags_in_content(scripted):
 
 
 def test_server_error_message_reaches_the_user(scripted):
-    _Scripted.status = 404
-    try:
-        b = OpenAIBackend(f"http://127.0.0.1:{scripted.server_port}/v1", model="x", n_ctx=4096)
-        events = list(b.stream(MSGS, Sampling()))
-        assert events[-1].reason == "error" and "model 'x' not found" in events[-1].error
-    finally:
-        _Scripted.status = 200
+    LoopbackServer.routes["/v1/chat/completions"] = Refuse(404, {"error": {"message": "model 'x' not found"}})
+    b = OpenAIBackend(f"http://127.0.0.1:{scripted.server_port}/v1", model="x", n_ctx=4096)
+    events = list(b.stream(MSGS, Sampling()))
+    assert events[-1].reason == "error" and "model 'x' not found" in events[-1].error

@@ -5,10 +5,6 @@ native budget and for a server that knows nothing of either."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from gazal_desktop.core.backends.openai_compat import OpenAIBackend
@@ -17,6 +13,7 @@ from gazal_desktop.core.budget import CLOSING_SENTENCE, FORCED_CLOSE
 from gazal_desktop.core.chat import ChatSession
 from gazal_desktop.core.events import AnswerDelta, Finished, ReasoningClosed, ReasoningDelta, Usage
 from gazal_desktop.core.sampling import Sampling
+from loopback import LoopbackServer, delta, end, posts, serve, text
 
 MSGS = [{"role": "system", "content": "Clinical tutor. Case: fever and flank pain."},
         {"role": "user", "content": "What is the diagnosis?"}]
@@ -63,78 +60,12 @@ def test_real_server_continue_goes_on_from_where_the_reply_stopped(llama_server)
 
 # -- scripted servers ----------------------------------------------------------------------
 
-class _Server(BaseHTTPRequestHandler):
-    """Answers by path from `routes`: a dict for JSON, a list of chunks for a stream, or a
-    callable taking the request body. Every request is recorded."""
-
-    routes: dict = {}
-    requests: list = []
-
-    def log_message(self, *a):
-        pass
-
-    def _answer(self, body):
-        route = self.routes.get(self.path)
-        self.requests.append((self.path, body))
-        if callable(route):
-            route = route(body)
-        if route is None:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if isinstance(route, dict):
-            data = json.dumps(route).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        try:
-            for c in route:
-                self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
-                self.wfile.flush()
-            self.wfile.write(b"data: [DONE]\n\n")
-        except OSError:  # the client closed the stream at its budget
-            pass
-
-    def do_GET(self):
-        self._answer(None)
-
-    def do_POST(self):
-        self._answer(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-
-
 @pytest.fixture
 def server():
-    _Server.routes, _Server.requests = {}, []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Server)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd
-    httpd.shutdown()
-
-
-def _delta(**d):
-    return {"choices": [{"index": 0, "delta": d, "finish_reason": None}]}
-
-
-def _end(reason="stop"):
-    return {"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]}
-
-
-def _text(t, reason=None):
-    return {"choices": [{"index": 0, "text": t, "finish_reason": reason}]}
+    yield from serve()
 
 
 LLAMA_SERVER_PROPS = {"default_generation_settings": {"n_ctx": 4096}, "build_info": "b0000"}
-
-
-def _posts(path):
-    return [body for p, body in _Server.requests if p == path]
 
 
 def _apply_template(body):
@@ -148,15 +79,15 @@ def _special_count(body):
 
 def test_llama_server_gets_the_budget_in_the_request_and_closes_reasoning_itself(server):
     budget = 6
-    _Server.routes = {
+    LoopbackServer.routes = {
         "/props": LLAMA_SERVER_PROPS, "/tokenize": _special_count, "/apply-template": _apply_template,
-        "/v1/completions": [_text(f"Step {i}: thinking. ") for i in range(budget)]
-        + [_text(f"\n\n{CLOSING_SENTENCE}\n"), _text("</think>\n\n"), _text("## Primary Diagnosis\n"),
-           _text("Pyelonephritis.", "stop")],
+        "/v1/completions": [text(f"Step {i}: thinking. ") for i in range(budget)]
+        + [text(f"\n\n{CLOSING_SENTENCE}\n"), text("</think>\n\n"), text("## Primary Diagnosis\n"),
+           text("Pyelonephritis.", "stop")],
     }
     b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="gazal")
     events = list(b.stream(MSGS, Sampling(max_tokens=100, reasoning_budget=budget)))
-    sent = _posts("/v1/completions")
+    sent = posts("/v1/completions")
     assert len(sent) == 1  # the server closed reasoning itself: no second request
     body = sent[0]
     assert body["reasoning_budget_tokens"] == budget and CLOSING_SENTENCE in body["reasoning_budget_message"]
@@ -172,10 +103,10 @@ def test_llama_server_gets_the_budget_in_the_request_and_closes_reasoning_itself
 def test_a_llama_server_that_ignores_the_budget_is_closed_by_us_with_its_own_template(server):
     def complete(body):
         if body["prompt"].endswith(FORCED_CLOSE):
-            return [_text("Pyelo"), _text("nephritis.", "stop")]
-        return [_text(f"step {i} ") for i in range(200)] + [_text("", "length")]
+            return [text("Pyelo"), text("nephritis.", "stop")]
+        return [text(f"step {i} ") for i in range(200)] + [text("", "length")]
 
-    _Server.routes = {"/props": LLAMA_SERVER_PROPS, "/tokenize": _special_count, "/apply-template": _apply_template,
+    LoopbackServer.routes = {"/props": LLAMA_SERVER_PROPS, "/tokenize": _special_count, "/apply-template": _apply_template,
                       "/v1/completions": complete}
     b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="gazal")
     events = list(b.stream(MSGS, Sampling(max_tokens=50, reasoning_budget=10)))
@@ -183,7 +114,7 @@ def test_a_llama_server_that_ignores_the_budget_is_closed_by_us_with_its_own_tem
     # the server's tokenizer here counts 2 tokens for any text but the special ones: its closing
     # words are 2 tokens, and we wait for the budget, them and the slack
     assert len(closed) == 1 and closed[0].tokens == 10 + 2 + NATIVE_SLACK
-    prompt = _posts("/v1/completions")[1]["prompt"]
+    prompt = posts("/v1/completions")[1]["prompt"]
     assert prompt.startswith("<|im_start|>system\nClinical tutor.")
     last = 10 + 2 + NATIVE_SLACK - 1
     assert f"step {last} " in prompt and f"step {last + 1} " not in prompt and prompt.endswith(FORCED_CLOSE)
@@ -193,14 +124,14 @@ def test_a_llama_server_that_ignores_the_budget_is_closed_by_us_with_its_own_tem
 
 def test_llama_server_without_a_template_endpoint_gets_the_budget_on_the_chat_endpoint(server):
     budget = 6
-    _Server.routes = {
+    LoopbackServer.routes = {
         "/props": LLAMA_SERVER_PROPS,  # no /apply-template, no /tokenize: only the chat endpoint
-        "/v1/chat/completions": [_delta(reasoning_content=f"Step {i}. ") for i in range(budget)]
-        + [_delta(reasoning_content=f"\n\n{CLOSING_SENTENCE}\n"), _delta(content="Pyelonephritis."), _end()],
+        "/v1/chat/completions": [delta(reasoning_content=f"Step {i}. ") for i in range(budget)]
+        + [delta(reasoning_content=f"\n\n{CLOSING_SENTENCE}\n"), delta(content="Pyelonephritis."), end()],
     }
     b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="gazal")
     events = list(b.stream(MSGS, Sampling(max_tokens=100, reasoning_budget=budget)))
-    sent = _posts("/v1/chat/completions")[0]
+    sent = posts("/v1/chat/completions")[0]
     assert sent["reasoning_budget_tokens"] == budget == sent["thinking_budget_tokens"]
     closed = [e for e in events if isinstance(e, ReasoningClosed)]
     assert len(closed) == 1 and closed[0].why == "budget"
@@ -210,16 +141,16 @@ def test_llama_server_without_a_template_endpoint_gets_the_budget_on_the_chat_en
 def test_a_plain_server_gets_a_second_request_with_reasoning_off_and_cannot_continue(server):
     def chat(body):
         if body.get("chat_template_kwargs") == {"enable_thinking": False}:
-            return [_delta(content="<think>\n\n</think>\n\n"), _delta(content="Pyelonephritis."), _end()]
-        return [_delta(content="<think>")] + [_delta(content=f"thought {i}. ") for i in range(100)] + [_end("length")]
+            return [delta(content="<think>\n\n</think>\n\n"), delta(content="Pyelonephritis."), end()]
+        return [delta(content="<think>")] + [delta(content=f"thought {i}. ") for i in range(100)] + [end("length")]
 
-    _Server.routes = {"/v1/chat/completions": chat}
+    LoopbackServer.routes = {"/v1/chat/completions": chat}
     b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="m", n_ctx=4096)
     assert b.traits().dialect == "other" and not b.supports_continue
     events = list(b.stream(MSGS, Sampling(max_tokens=64, reasoning_budget=12)))
     closed = [e for e in events if isinstance(e, ReasoningClosed)]
     assert len(closed) == 1 and closed[0].tokens == 12 and "reasoning switched off" in closed[0].message
-    second = _posts("/v1/chat/completions")[1]
+    second = posts("/v1/chat/completions")[1]
     assert second["max_tokens"] == 64 and second["messages"] == MSGS
     assert _texts(events, AnswerDelta) == "Pyelonephritis."  # the empty think block is not shown as the answer
     chat_session = ChatSession(b, "Case.", Sampling(max_tokens=8))
@@ -231,10 +162,10 @@ def test_a_plain_server_gets_a_second_request_with_reasoning_off_and_cannot_cont
 
 
 def test_a_reasoning_loop_on_a_server_is_closed(server):
-    _Server.routes = {
+    LoopbackServer.routes = {
         "/v1/chat/completions": lambda body: (
-            [_delta(content="Fine."), _end()] if body.get("chat_template_kwargs")
-            else [_delta(reasoning_content=w) for w in ["Check", " the", " urine", "."] * 40] + [_end("length")]),
+            [delta(content="Fine."), end()] if body.get("chat_template_kwargs")
+            else [delta(reasoning_content=w) for w in ["Check", " the", " urine", "."] * 40] + [end("length")]),
     }
     b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="m", n_ctx=4096)
     events = list(b.stream(MSGS, Sampling(max_tokens=64, reasoning_budget=1000)))
@@ -244,14 +175,14 @@ def test_a_reasoning_loop_on_a_server_is_closed(server):
 
 
 def test_continue_on_a_raw_prompt_server_sends_the_partial_reply_after_the_prompt(server):
-    _Server.routes = {
+    LoopbackServer.routes = {
         "/extras/tokenize/count": lambda body: {"count": 1 if body["input"] in ("<|im_start|>", "<think>", "</think>")
                                                 else len(body["input"].split())},
-        "/v1/completions": [_text(" and nitrites"), _text(".", "stop")],
+        "/v1/completions": [text(" and nitrites"), text(".", "stop")],
     }
     b = OpenAIBackend(f"http://127.0.0.1:{server.server_port}/v1", model="m", n_ctx=4096)
     assert b.supports_continue
     events = list(b.stream(MSGS, Sampling(max_tokens=30), continue_from=("Step 1: fever.", "Pyuria")))
-    prompt = _posts("/v1/completions")[0]["prompt"]
+    prompt = posts("/v1/completions")[0]["prompt"]
     assert prompt.endswith("<|im_start|>assistant\n<think>\nStep 1: fever.\n</think>\n\nPyuria")
     assert _texts(events, AnswerDelta) == " and nitrites." and events[-1] == Finished("stop")

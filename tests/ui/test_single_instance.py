@@ -18,6 +18,15 @@ def _launch(folder, env):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _accepted(folder):
+    """A data folder whose learner accepted the current disclaimer (no gate to click)."""
+    folder.mkdir()
+    s = AppSettings()
+    s.accept_disclaimer(DISCLAIMER_VERSION)
+    save_settings(folder, s)
+    return folder, {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+
+
 def _wait_for_library(folder, proc, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -29,12 +38,7 @@ def _wait_for_library(folder, proc, timeout=60):
 
 
 def test_a_second_copy_on_the_same_folder_says_so_and_quits(tmp_path):
-    folder = tmp_path / "lib"
-    folder.mkdir()
-    s = AppSettings()
-    s.accept_disclaimer(DISCLAIMER_VERSION)
-    save_settings(folder, s)
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    folder, env = _accepted(tmp_path / "lib")
     first = _launch(folder, env)
     try:
         _wait_for_library(folder, first)
@@ -62,12 +66,7 @@ def test_a_second_copy_on_the_same_folder_says_so_and_quits(tmp_path):
 
 
 def test_two_copies_starting_at_once_on_a_new_folder_leave_one_running(tmp_path):
-    folder = tmp_path / "new"
-    folder.mkdir()
-    s = AppSettings()
-    s.accept_disclaimer(DISCLAIMER_VERSION)
-    save_settings(folder, s)
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    folder, env = _accepted(tmp_path / "new")
     procs = [_launch(folder, env) for _ in range(2)]
     try:
         deadline = time.time() + 90

@@ -46,10 +46,6 @@ class _ServerError(Exception):
     """An error object in the stream."""
 
 
-class _FormatRefused(Exception):
-    """The server refused this response format; the caller tries the next one."""
-
-
 def _dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
@@ -66,8 +62,11 @@ class ServerReply:
         self.guard = LoopGuard()
         self.n = self.n_reason = self.n_answer = 0
         self.answer_limit: int | None = None
-        self.reasoning = ""  # all reasoning text shown so far
-        self.prompt: str | None = None  # on the raw path: the prompt and everything generated after it
+        # Text that grows a piece at a time is kept in lists (a string attribute grown with +=
+        # is copied whole for every token): the reasoning shown so far, and on the raw path the
+        # prompt and everything generated after it.
+        self._reasoning: list[str] = []
+        self._prompt: list[str] | None = None
         self.usage: dict | None = None
         self.timings: dict | None = None
         self.legs = 0
@@ -77,6 +76,14 @@ class ServerReply:
         self.first: float | None = None
         self.field_start: float | None = None  # reasoning in its own field: when it began and ended
         self.field_end: float | None = None
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self._reasoning)
+
+    @property
+    def prompt(self) -> str:
+        return "".join(self._prompt or ())
 
     # -- the whole reply ----------------------------------------------------------------
     def run(self, json_schema: dict | None, continue_from: tuple[str, str] | None) -> Iterator[Event]:
@@ -160,7 +167,7 @@ class ServerReply:
             return
         if self.b.traits().raw_prompts:
             base = self.b.render(self.messages)
-            self.prompt = base + continuation_prefix(prompt_opens_reasoning(base), self.reasoning, "")
+            self._prompt = [base, continuation_prefix(prompt_opens_reasoning(base), self.reasoning, "")]
             yield from self._close(closing)
             raw = self.b.sampling_body(self.s)
             raw.update(prompt=self.prompt, max_tokens=self.s.max_tokens)
@@ -180,8 +187,8 @@ class ServerReply:
         opened = prompt_opens_reasoning(base)
         self.parser = ReasoningParser(in_reasoning=(opened or bool(reasoning)) if not answer else False,
                                       in_answer=bool(answer))
-        self.prompt = base + continuation_prefix(opened, reasoning, answer)
-        self.reasoning = reasoning
+        self._prompt = [base, continuation_prefix(opened, reasoning, answer)]
+        self._reasoning = [reasoning]
         budget = None if answer else self._budget()
         body = self.b.sampling_body(self.s)
         body["prompt"] = self.prompt
@@ -193,10 +200,11 @@ class ServerReply:
             if self.b.traits().native_budget:
                 # llama-server closes reasoning itself; the assistant turn so far (with any
                 # reasoning being continued) is replayed to its budget sampler as already read
-                start = self.prompt.rfind("<|im_start|>assistant")
+                prompt = self.prompt
+                start = prompt.rfind("<|im_start|>assistant")
                 body.update(reasoning_budget_tokens=budget, reasoning_budget_start_tag="<think>",
                             reasoning_budget_end_tags=["</think>"], reasoning_budget_message=f"\n\n{CLOSING_SENTENCE}\n",
-                            generation_prompt=self.prompt[start:] if start >= 0 else ("<think>\n" if opened else ""))
+                            generation_prompt=prompt[start:] if start >= 0 else ("<think>\n" if opened else ""))
                 # its closing words stream as reasoning too: step in only once they could have ended
                 closing = self.b.count_text(FORCED_CLOSE)
                 body["max_tokens"] += max(0, closing - CLOSE_TOKENS)
@@ -211,8 +219,8 @@ class ServerReply:
     def _close(self, why: str, extra: str = "") -> Iterator[Event]:
         """Qwen's way to end thinking early, shown as the end of the reasoning."""
         yield from self.parser.feed(FORCED_CLOSE)
-        if self.prompt is not None:
-            self.prompt += FORCED_CLOSE
+        if self._prompt is not None:
+            self._prompt.append(FORCED_CLOSE)
         message = budget_message(self.n_reason) if why == "budget" else loop_message(self.n_reason)
         yield ReasoningClosed(self.n_reason, why, message + extra)
 
@@ -249,8 +257,8 @@ class ServerReply:
                         if not text:
                             continue
                         closing = yield from self._piece(kind, text, parser, answer_only, limit, native_budget)
-                        if raw and self.prompt is not None:
-                            self.prompt += text
+                        if raw and self._prompt is not None:
+                            self._prompt.append(text)
                         if closing:
                             self.ended = True  # cut by us, on purpose
                             return closing
@@ -279,14 +287,14 @@ class ServerReply:
             if isinstance(ev, ReasoningDelta):
                 if answer_only:
                     continue
-                self.reasoning += ev.text
+                self._reasoning.append(ev.text)
             yield ev
         thinking = kind == "r" or parser.state == "reasoning"
         if thinking:
             self.n_reason += 1
         elif parser.state == "answer":
             self.n_answer += 1
-            if native_budget is not None and was_reasoning and CLOSING_SENTENCE in self.reasoning[-400:]:
+            if native_budget is not None and was_reasoning and CLOSING_SENTENCE in "".join(self._reasoning[-120:]):
                 yield ReasoningClosed(native_budget, "budget", budget_message(native_budget))  # the server closed it
         if thinking and limit is not None and self.n_reason >= limit:
             return "budget"
