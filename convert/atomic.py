@@ -6,7 +6,7 @@ import errno
 import os
 from pathlib import Path
 
-from gazal_convert.errors import ConvertError
+from gazal_convert.errors import ConvertError, describe_os_error
 
 SUFFIX = ".partial"
 
@@ -71,4 +71,4 @@ def disk_full_error(where: Path, exc: OSError) -> ConvertError:
             f"The disk holding {where.parent} filled up while writing. Nothing was kept; "
             "free some space and run gazal-convert again."
         )
-    return ConvertError(f"Could not write {where}: {exc.strerror or exc}")
+    return ConvertError(describe_os_error(exc))

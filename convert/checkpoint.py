@@ -151,6 +151,11 @@ def read_safetensors_header(path: Path) -> dict[str, TensorSource]:
             begin, end = (int(x) for x in info["data_offsets"])
         except (KeyError, TypeError, ValueError):
             raise ConvertError(f"{path.name}: malformed header entry for {name}") from None
+        if begin < 0 or end < begin or any(d < 0 for d in shape):
+            raise ConvertError(
+                f"{path.name}: tensor {name} has impossible data offsets {[begin, end]} or shape {list(shape)}: "
+                "a corrupt or hand-edited header. Fetch the checkpoint again."
+            )
         if dtype not in DTYPE_SIZES:
             raise ConvertError(
                 f"{path.name}: tensor {name} is {dtype}; gazal-convert reads BF16, F16 and F32 checkpoints"

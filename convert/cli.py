@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from gazal_convert.errors import ConvertError, Interrupted
+from gazal_convert.errors import ConvertError, Interrupted, describe_os_error
 from gazal_convert.fetch import DEFAULT_REPO, is_repo_id, resolve_source
 from gazal_convert.progress import BarProgress, JsonProgress, Progress
 from gazal_convert.quants import DEFAULT_QUANT, QUANT_TYPES, get_quant
@@ -101,7 +101,10 @@ def _main(argv: list[str]) -> int:
 
 def _run_guarded(fn, progress: Progress, json_mode: bool = False) -> int:
     try:
-        return fn()
+        try:
+            return fn()
+        except OSError as exc:  # a read-only or vanished folder, a full disk outside the writer
+            raise ConvertError(describe_os_error(exc)) from None
     except (ConvertError, KeyboardInterrupt) as exc:
         progress.finish()
         if isinstance(exc, KeyboardInterrupt):

@@ -51,6 +51,24 @@ def resolve_source(source: str, revision: str | None, progress: Progress) -> tup
     return fetch_repo(source, revision, progress), source
 
 
+def is_network_error(exc: BaseException) -> bool:
+    """A failure to reach the Hub (no network, DNS, refused, timed out, TLS), whichever HTTP
+    library huggingface-hub uses underneath (requests before 1.0, httpx after)."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    for cls in type(exc).__mro__:
+        root = cls.__module__.split(".")[0]
+        if root in ("httpx", "httpx2", "httpcore", "requests", "urllib3", "ssl") and cls.__name__ != "HTTPStatusError":
+            return True
+    return False
+
+
+def offline_message(repo_id: str, exc: BaseException) -> str:
+    return (f"Could not reach the Hugging Face Hub to get {repo_id} ({type(exc).__name__}: {exc}). "
+            "Check the internet connection and run again (a download resumes where it stopped), "
+            "or convert a checkpoint folder you already have: gazal-convert /path/to/folder")
+
+
 def _wanted(name: str) -> bool:
     return any(fnmatch.fnmatch(name, p) for p in ALLOW_PATTERNS)
 
@@ -90,8 +108,12 @@ def fetch_repo(repo_id: str, revision: str | None, progress: Progress) -> Path:
         raise ConvertError(f"{repo_id} has no revision {revision!r}") from None
     except HfHubHTTPError as exc:
         raise ConvertError(f"Download from {repo_id} failed: {exc}. Run again to resume.") from None
-    except OSError as exc:
-        raise ConvertError(f"Download from {repo_id} failed: {exc}. Run again to resume.") from None
+    except Exception as exc:
+        if is_network_error(exc):
+            raise ConvertError(offline_message(repo_id, exc)) from None
+        if isinstance(exc, OSError):
+            raise ConvertError(f"Download from {repo_id} failed: {exc}. Run again to resume.") from None
+        raise
     finally:
         monitor.stop()
         enable_progress_bars()
@@ -107,8 +129,12 @@ def _check_download_space(repo_id: str, revision: str | None) -> tuple[int, int]
         info = HfApi().model_info(repo_id, revision=revision, files_metadata=True)
     except HfHubHTTPError:
         return 0, 0  # the download itself reports what is wrong
-    except OSError:
-        return 0, 0
+    except Exception as exc:
+        if is_network_error(exc):
+            raise ConvertError(offline_message(repo_id, exc)) from None
+        if isinstance(exc, OSError):
+            return 0, 0
+        raise
     todo = [
         s for s in (info.siblings or [])
         if _wanted(s.rfilename)

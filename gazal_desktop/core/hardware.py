@@ -148,6 +148,10 @@ def llama_build() -> LlamaBuild:
 
 
 # -- the model -------------------------------------------------------------------------
+class ModelFileError(ValueError):
+    """A GGUF whose header the fit check cannot use, said in words."""
+
+
 @dataclass(frozen=True)
 class ModelShape:
     """What the memory estimate needs from a GGUF, read without loading it."""
@@ -173,6 +177,24 @@ class ModelShape:
 
     @classmethod
     def from_gguf(cls, path: str | Path) -> "ModelShape":
+        """The shape the fit check needs, read from a GGUF's header. Missing, zero or
+        out-of-range numbers raise :class:`ModelFileError` naming the field."""
+        try:
+            shape = cls._from_gguf(path)
+        except KeyError as exc:
+            raise ModelFileError(f"The model file lacks {exc.args[0]}, which every model of its kind has: "
+                                 "it is damaged or was not written for llama.cpp.") from None
+        except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as exc:
+            raise ModelFileError(f"The model file's header has impossible values ({exc}): "
+                                 "it is damaged or was not written for llama.cpp.") from None
+        bad = [f for f in ("n_layer", "n_embd", "n_head", "n_head_kv", "n_ctx_train") if getattr(shape, f) <= 0]
+        if bad:
+            raise ModelFileError(f"The model file's header gives {', '.join(bad)} as zero or less: "
+                                 "it is damaged or was not written for llama.cpp.")
+        return shape
+
+    @classmethod
+    def _from_gguf(cls, path: str | Path) -> "ModelShape":
         import gguf
 
         summary = read_summary(path)

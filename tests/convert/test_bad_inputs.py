@@ -232,3 +232,42 @@ def test_inspect_reports_a_good_file_and_generates(models):
     assert "Architecture  qwen3" in out and "key_length" in out and "Q4_K" in out and "Q6_K" in out
     assert "pre qwen2" in out and "512 tokens" in out and "<|im_start|>" in out
     assert "generated 4 tokens" in res.stderr
+
+
+def test_negative_tensor_offsets_are_refused_not_written(models, tmp_path, outdir, capsys):
+    ck = _copy(models, tmp_path)
+    st = ck / "model.safetensors"
+    raw = st.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    name = next(k for k in header if k != "__metadata__")
+    begin, end = header[name]["data_offsets"]
+    header[name]["data_offsets"] = [-(end - begin), 0]  # right length, pointing into the header
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (n - len(text))
+    assert len(text) == n
+    st.write_bytes(raw[:8] + text + raw[8 + n:])
+    rc, err = _convert(capsys, str(ck), "--outdir", str(outdir), "--quant", "q8_0")
+    assert rc == 2 and "impossible data offsets" in err and name in err
+    assert "Traceback" not in err and listing(outdir) == set()
+
+
+def test_a_read_only_output_folder_is_said_in_words(models, tmp_path, capsys):
+    from tests.smallfs import mounted
+
+    with mounted(tmp_path / "ro", size_kib=200 * 1024, read_only=True) as ro:
+        rc, err = _convert(capsys, str(models.checkpoint(spec())), "--outdir", str(ro), "--quant", "q8_0")
+    assert rc == 2, err
+    assert "read-only" in err and "--outdir" in err and "Traceback" not in err
+
+
+def test_no_network_says_check_the_connection_or_use_a_folder(tmp_path, outdir):
+    # The Hub's address is a port on this machine that nobody listens on: a refused connection.
+    env = dict(os.environ, HF_HOME=str(tmp_path / "empty-hf"), HF_ENDPOINT="http://127.0.0.1:9")
+    env.pop("HF_HUB_OFFLINE", None)
+    res = run_cli("--outdir", str(outdir), "--progress", "none", env=env)
+    assert res.returncode == 2, res.stderr
+    assert "Could not reach the Hugging Face Hub" in res.stderr and "connection" in res.stderr
+    assert "checkpoint folder" in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) <= 2
+    assert listing(outdir) == set()

@@ -145,3 +145,31 @@ def test_llama_build_names_what_is_inside():
     assert build.gpu_offload == bool(llama_cpp.llama_supports_gpu_offload())
     assert build.version == llama_cpp.__version__ and build.version in build.describe()
     assert ("GPU offload yes" in build.describe()) == build.gpu_offload
+
+
+def _gguf_with(path, **numbers):
+    import gguf
+    import numpy as np
+
+    w = gguf.GGUFWriter(str(path), "qwen3")
+    w.add_name("Damaged")
+    for key, value in numbers.items():
+        w.add_uint32(f"qwen3.{key}", value)
+    w.add_tensor("token_embd.weight", np.zeros((8, 16), dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
+
+
+@pytest.mark.parametrize("numbers, said", [
+    (dict(embedding_length=16, **{"attention.head_count": 2}), "lacks qwen3.block_count"),
+    (dict(block_count=2, embedding_length=16, **{"attention.head_count": 0}), "impossible values"),
+    (dict(block_count=0, embedding_length=16, **{"attention.head_count": 2}), "n_layer"),
+])
+def test_a_model_header_with_missing_or_zero_numbers_is_said_in_words(tmp_path, numbers, said):
+    path = _gguf_with(tmp_path / "damaged.gguf", **numbers)
+    with pytest.raises(hardware.ModelFileError) as err:
+        hardware.ModelShape.from_gguf(path)
+    assert said in str(err.value) and "damaged" in str(err.value)
