@@ -45,7 +45,10 @@ def ensure_disclaimer(settings, data_dir: Path, parent=None) -> bool:
     if gate.exec() != QDialog.DialogCode.Accepted:
         return False
     settings.accept_disclaimer(DISCLAIMER_VERSION)
-    save_settings(data_dir, settings)
+    try:
+        save_settings(data_dir, settings)
+    except OSError:
+        pass  # accepted for this run; a full or read-only disk is said when the library opens
     return True
 
 
@@ -68,32 +71,61 @@ def open_library_or_recover(runner, data_dir: Path, parent=None):
     """
     from PySide6.QtWidgets import QMessageBox
 
+    import sqlite3
+
     from gazal_desktop.library import open_library
     from gazal_desktop.library.chats import ChatStore
-    from gazal_desktop.library.db import LibraryCorrupt, LibraryError, restore_backup
+    from gazal_desktop.library.db import LibraryCorrupt, LibraryError, as_library_error
 
     def open_it():
         lib, _ = open_library(data_dir)
-        chats = ChatStore(lib)
-        chats.mark_interrupted()  # replies cut off by a crash or kill are kept, marked interrupted
-        chats.purge_deleted()  # discussions deleted more than 30 days ago
+        try:
+            chats = ChatStore(lib)
+            chats.mark_interrupted()  # replies cut off by a crash or kill are kept, marked interrupted
+            chats.purge_deleted()  # discussions deleted more than 30 days ago
+        except (sqlite3.DatabaseError, OSError) as exc:
+            lib.close(backup=False)
+            raise as_library_error(data_dir, exc) from None
         return lib
 
     while True:
         try:
             return _in_background(runner, open_it)
         except LibraryCorrupt as exc:
-            if exc.latest_backup is None:
-                QMessageBox.critical(parent, "Gazal Desktop", f"{exc}\n\nThe damaged file was left in place.")
+            if not offer_restore(runner, data_dir, exc, parent):
                 return None
-            answer = QMessageBox.question(parent, "Gazal Desktop", f"{exc}\n\nRestore the backup now?")
-            if answer != QMessageBox.StandardButton.Yes:
-                return None
-            backup = exc.latest_backup
-            _in_background(runner, lambda: restore_backup(data_dir, backup))
         except LibraryError as exc:
             QMessageBox.critical(parent, "Gazal Desktop", str(exc))
             return None
+
+
+def offer_restore(runner, data_dir: Path, exc, parent=None, before_restore=None, done_text: str = "",
+                  ask: bool = True) -> bool:
+    """Say the library is damaged and offer its newest good backup. True once it is in place
+    (the damaged file is kept aside); False when the learner declined or nothing could be restored."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from gazal_desktop.library.db import LibraryError, restore_backup
+
+    if exc.latest_backup is None:
+        QMessageBox.critical(parent, "Gazal Desktop", f"{exc}\n\nThe damaged file was left in place.")
+        return False
+    if ask:
+        answer = QMessageBox.question(parent, "Gazal Desktop", f"{exc}\n\nRestore that backup now? The damaged "
+                                      "file is kept beside it, renamed, not deleted.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+    backup = exc.latest_backup
+    if before_restore is not None:
+        before_restore()  # the running app closes its copy of the library first
+    try:
+        aside = _in_background(runner, lambda: restore_backup(data_dir, backup))
+    except (LibraryError, OSError) as err:
+        QMessageBox.critical(parent, "Gazal Desktop", f"The backup could not be restored: {err}")
+        return False
+    QMessageBox.information(parent, "Gazal Desktop", f"Restored the backup {backup.name}. The damaged library "
+                            f"was kept as {aside.name}. {done_text}".rstrip())
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,20 +154,42 @@ def hold_data_folder(folder: Path):
     crashed copy is stale and taken over. Returns the held QLockFile, or None (said to the
     learner, and on stderr) when another running copy holds it."""
     from PySide6.QtCore import QLockFile
-    from PySide6.QtWidgets import QApplication, QMessageBox
 
     folder.mkdir(parents=True, exist_ok=True)
     lock = QLockFile(str(folder / "gazal-desktop.lock"))
     lock.setStaleLockTime(0)  # only a lock whose process is gone is stale
     if lock.tryLock(200):
         return lock
+    if lock.error() != QLockFile.LockError.LockFailedError:  # not another copy: the folder cannot be written
+        import shutil
+
+        from gazal_desktop.library.db import DISK_FULL
+
+        full = shutil.disk_usage(folder).free < 64 * 1024
+        message = (DISK_FULL.format(folder=folder) if full else
+                   f"Gazal Desktop cannot write to its data folder {folder} (it is read-only or not yours). "
+                   "Start it with --data-dir pointing at a folder you can write to.")
+        _say_at_start(message)
+        return None
     info = lock.getLockInfo()  # (pid, host, app name), or False when it cannot be read
     pid = info[0] if isinstance(info, tuple) and info and isinstance(info[0], int) else None
     message = ALREADY_OPEN.format(folder=folder, pid=f", process {pid}" if pid else "")
+    _say_at_start(message, "Gazal Desktop is already open")
+    return None
+
+
+def _say_at_start(message: str, title: str = "Gazal Desktop") -> None:
+    """Before the window exists: on stderr, and in a message box where there is a screen."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
     print(message, file=sys.stderr)
     if QApplication.instance() is not None and QApplication.instance().platformName() != "offscreen":
-        QMessageBox.warning(None, "Gazal Desktop is already open", message)
-    return None
+        QMessageBox.warning(None, title, message)
+
+
+def release_data_folder() -> None:
+    while _HELD:
+        _HELD.pop().unlock()
 
 
 def start(args: argparse.Namespace):

@@ -44,10 +44,10 @@ def fill(where: Path) -> None:
                 fh.flush()
         except OSError:
             pass
-    with open(where / ".filler-small", "wb") as fh:
-        try:
+    try:
+        with open(where / ".filler-small", "wb") as fh:
             while True:
                 fh.write(b"\0" * 512)
                 fh.flush()
-        except OSError:
-            pass
+    except OSError:
+        pass

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Iterable
 
-from gazal_desktop.library.db import Library, LibraryError, utcnow
+from gazal_desktop.library.db import Library, LibraryError, stored_json, utcnow
 
 SPECIALTIES = [
     "Internal medicine", "Emergency medicine", "Cardiology", "Pulmonology", "Infectious disease",
@@ -121,8 +121,8 @@ _COLUMNS = [f.name for f in fields(Case) if f.name != "id"] + ["content_hash"]
 def _row_to_case(row: dict) -> Case:
     row = dict(row)
     row.pop("content_hash", None)
-    row["tags"] = json.loads(row["tags"] or "[]")
-    row["mcq_options"] = json.loads(row["mcq_options"] or "[]")
+    row["tags"] = stored_json(row["tags"], [])
+    row["mcq_options"] = stored_json(row["mcq_options"], [])
     row["educational"] = bool(row["educational"])
     return Case.from_dict(row)
 
@@ -186,20 +186,29 @@ class CaseStore:
         case.id = cur.lastrowid
         return case
 
-    def add_many(self, cases: Iterable[Case]) -> int:
-        """Insert in one transaction (imports, the starter library)."""
+    def add_many(self, cases: Iterable[Case], batch: int = 0) -> int:
+        """Insert (imports, the starter library): all in one transaction, or with `batch`, one
+        transaction per `batch` cases, so that an import of 100,000 questions never holds the
+        library's write lock for more than a moment (the app's own saves go between)."""
         n = 0
         now = utcnow()
-        with self.lib.transaction():
-            for case in cases:
-                case = replace(case).validated()
-                case.created_at = case.created_at or now
-                case.updated_at = case.updated_at or now
-                self.conn.execute(
-                    f"INSERT INTO cases ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-                    self._values(case))
-                n += 1
-        return n
+        pending = iter(cases)
+        while True:
+            with self.lib.transaction():
+                done = 0
+                for case in pending:
+                    case = replace(case).validated()
+                    case.created_at = case.created_at or now
+                    case.updated_at = case.updated_at or now
+                    self.conn.execute(
+                        f"INSERT INTO cases ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                        self._values(case))
+                    n += 1
+                    done += 1
+                    if batch and done >= batch:
+                        break
+            if not batch or done < batch:
+                return n
 
     def update(self, case: Case) -> Case:
         if case.id is None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from gazal_desktop.core.chat import ChatMessage
 from gazal_desktop.core.events import Usage
-from gazal_desktop.library.db import Library, LibraryError, utcnow
+from gazal_desktop.library.db import Library, LibraryError, stored_json, utcnow
 
 DELETED_KEPT_DAYS = 30  # a deleted discussion can be restored this long, then it is purged
 
@@ -77,14 +77,14 @@ class Thread:
 
 def _conv(row) -> Conversation:
     d = dict(row)
-    d["sampling"] = json.loads(d["sampling"] or "{}")
+    d["sampling"] = stored_json(d["sampling"], {})
     return Conversation(**d)
 
 
 def _msg(row) -> StoredMessage:
     d = dict(row)
-    d["steps"] = json.loads(d["steps"] or "[]")
-    d["stats"] = json.loads(d["stats"] or "{}")
+    d["steps"] = stored_json(d["steps"], [])
+    d["stats"] = stored_json(d["stats"], {})
     d["superseded"] = bool(d["superseded"])
     return StoredMessage(**d)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from gazal_desktop.core.atomic import write_text_atomic
 from gazal_desktop.core.quiz import KINDS, LETTERS, RATING_NAMES, Option, QuizItem, QuizSession, validate
 from gazal_desktop.core.scheduling import QuizScheduler, utc
-from gazal_desktop.library.db import Library, LibraryError, utcnow
+from gazal_desktop.library.db import Library, LibraryError, stored_json, utcnow
 from gazal_desktop.safety import DISCLAIMER
 
 POOLS = ("due", "new", "incorrect", "flagged")
@@ -60,12 +60,12 @@ _LIVE = "i.status = 'approved' AND (i.case_id IS NULL OR c.deleted_at IS NULL)"
 
 def _item(row: dict) -> QuizItem:
     opts = [Option(o) if isinstance(o, str) else Option(o.get("text", ""), o.get("explanation", ""))
-            for o in json.loads(row["options"] or "[]")]
+            for o in stored_json(row["options"], [])]
     return QuizItem(
         stem=row["stem"], question=row["question"], options=opts, answer=row["answer"],
         teaching_point=row["teaching_point"], kind=row["kind"], source=row["source"], status=row["status"],
-        problems=json.loads(row["problems"] or "[]"), case_id=row["case_id"], uid=row["uid"],
-        flagged=bool(row["flagged"]), note=row["note"], card=json.loads(row["card"]) if row["card"] else None,
+        problems=stored_json(row["problems"], []), case_id=row["case_id"], uid=row["uid"],
+        flagged=bool(row["flagged"]), note=row["note"], card=stored_json(row["card"], {}) if row["card"] else None,
         due=row["due"], id=row["id"], created_at=row["created_at"], updated_at=row["updated_at"],
         title=row.get("case_title") or "", specialty=row.get("case_specialty") or "",
         answer_key={k: row.get("key_" + k) or "" for k in ("diagnosis", "findings", "management", "teaching_points")},
@@ -295,7 +295,7 @@ class QuizStore:
             ORDER BY m.id DESC LIMIT 1""", (case_id,)).fetchone()
         if not row:
             return [], ""
-        steps = [s["text"] if isinstance(s, dict) else str(s) for s in json.loads(row[0] or "[]")]
+        steps = [s["text"] if isinstance(s, dict) else str(s) for s in stored_json(row[0], [])]
         return steps, row[1]
 
     # -- per-item marks --------------------------------------------------------------------

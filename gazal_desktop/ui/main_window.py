@@ -20,7 +20,7 @@ from gazal_desktop.core.sampling import PresetStore
 from gazal_desktop.core.settings import AppSettings, save_settings
 from gazal_desktop.library.cases import Case, CaseStore
 from gazal_desktop.library.chats import ChatStore
-from gazal_desktop.library.db import BACKUP_INTERVAL, Library
+from gazal_desktop.library.db import BACKUP_INTERVAL, Library, LibraryError
 from gazal_desktop.core.atomic import write_text_atomic as write_atomic
 from gazal_desktop.library.quiz import QuizStore
 from gazal_desktop.library.exchange import export_json, export_markdown, import_medqa_jsonl, import_pack, read_json_file
@@ -48,6 +48,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.data_dir, self.settings, self.library, self.runner = data_dir, settings, library, runner
         self.model_runner = model_runner or TaskRunner(1, self)
+        self.import_runner = TaskRunner(1, self)  # long imports, on a connection of their own
+        self._closing = False
         self.cases, self.chats = CaseStore(library), ChatStore(library)
         self.presets = PresetStore(data_dir / "presets.json")
         self.backend = None
@@ -81,6 +83,11 @@ class MainWindow(QMainWindow):
         self._undo: Callable[[], None] | None = None
         self.undo_button.clicked.connect(self._on_undo_clicked)
         self.runner.unhandled_failure.connect(lambda text, detail: show_error(self, text, detail))
+        from gazal_desktop.ui.library_guard import LibraryGuard
+
+        self.library_closed = False
+        self.guard = LibraryGuard(self, data_dir, self.close_library_now)
+        self.runner.watcher = self.guard.watch
         self.discussions = Discussions(
             runner, self.chats, self.chat_view, lambda text, detail: show_error(self, text, detail),
             lambda text: self.statusBar().showMessage(text, 5000), self.offer_undo, self)
@@ -119,6 +126,7 @@ class MainWindow(QMainWindow):
         action(f, "Import MedQA questions (JSONL)…", self.import_medqa)
         action(f, "Export case as Markdown…", self.export_markdown)
         action(f, "Export library (JSON)…", self.export_library)
+        action(f, "Restore a backup…", self.guard.choose_backup)
         f.addSeparator()
         action(f, "Settings…", self.open_settings, "Ctrl+,")
         f.addSeparator()
@@ -147,7 +155,10 @@ class MainWindow(QMainWindow):
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return
         self.settings = dlg.result_settings()
-        save_settings(self.data_dir, self.settings)
+        try:
+            save_settings(self.data_dir, self.settings)
+        except OSError as exc:
+            show_error(self, f"The settings apply now but could not be saved for next time: {exc.strerror or exc}.")
         apply_appearance(self.settings)
         if self.chat_view.session is not None:
             self.chat_view.session.sampling = self.presets.resolve(self.settings.preset)
@@ -261,9 +272,20 @@ class MainWindow(QMainWindow):
         if not path:
             return
 
-        def run():
-            with open(path, encoding="utf-8") as fh:
-                return import_medqa_jsonl(self.cases, fh, source=Path(path).name)
+        def run(report_progress):
+            # Its own thread and connection, committing in batches: chats and quizzes keep
+            # saving while a 100,000-question file comes in.
+            lib = self.library.second_connection()
+            try:
+                def progress(n: int) -> None:
+                    if self.library_closed or self._closing:  # what is in stays in; the rest waits
+                        raise LibraryError(f"the app is closing ({n:,} lines were read and are kept)")
+                    report_progress(n)
+
+                with open(path, encoding="utf-8") as fh:
+                    return import_medqa_jsonl(CaseStore(lib), fh, source=Path(path).name, progress=progress)
+            finally:
+                lib.db.conn.close()
 
         def done(report):
             msg = f"MedQA import: {report.summary()}"
@@ -272,7 +294,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(msg, 8000)
             self.changes.cases_changed.emit()
 
-        self.runner.run(run, done, lambda e, tb: show_error(self, str(e), tb))
+        def failed(e, tb):
+            self.changes.cases_changed.emit()  # the batches already in are shown
+            show_error(self, f"The import stopped: {e}", tb)
+
+        self.import_runner.run(run, done, failed, guard=self,
+                               on_progress=lambda n: self.statusBar().showMessage(f"Importing… {n:,} lines read", 0))
 
     def export_markdown(self) -> None:
         if self.case is None:
@@ -377,8 +404,11 @@ class MainWindow(QMainWindow):
 
         def done(b):
             self.settings.server_url = url
-            save_settings(self.data_dir, self.settings)
             self.set_backend(b)
+            try:
+                save_settings(self.data_dir, self.settings)
+            except OSError:
+                self.statusBar().showMessage("Connected; the address could not be saved for next time (disk).", 10000)
 
         self.runner.run(connect, done, lambda e, tb: show_error(self, str(e), getattr(e, "detail", "") or tb))
 
@@ -391,7 +421,10 @@ class MainWindow(QMainWindow):
         self._attach_session()
 
     # -- closing --------------------------------------------------------------------------------
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def close_library_now(self, backup: bool = False) -> None:
+        """Finish what is running and close the library (before a restore replaces it)."""
+        if self.library_closed:
+            return
         if self.study_view.in_quiz:
             self.study_view.player.end_block()  # what was answered is kept
         if self.chat_view.generating:
@@ -399,9 +432,15 @@ class MainWindow(QMainWindow):
             self.chat_view.wait()
         self.changes.blockSignals(True)
         self.model_runner.wait()
+        self.import_runner.wait(-1)
         self.runner.wait()
-        self.runner.run(lambda: self.library.close(backup=True))
+        self.runner.run(lambda: self.library.close(backup=backup))
         self.runner.wait()
+        self.library_closed = True
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self._closing = True  # an import stops after its current batch
+        self.close_library_now(backup=True)
         self.runner.close()  # what is still queued must not reach the closed library
         self.model_runner.close()
         super().closeEvent(event)

@@ -54,14 +54,13 @@ class Inbox(QObject):
     def event(self, e: QEvent) -> bool:  # noqa: D401 (Qt's virtual)
         if e.type() != _DELIVERY:
             return super().event(e)
-        for _ in range(self.BATCH):
-            with self._lock:
-                if not self._queue:
-                    self._posted = False
-                    return True
-                fn, args = self._queue.popleft()
+        with self._lock:  # take a batch first: a callback may run a nested event loop
+            batch = [self._queue.popleft() for _ in range(min(self.BATCH, len(self._queue)))]
+            self._posted = bool(self._queue)
+        if self._posted:  # more queued: after other events (and inside a nested loop, too)
+            QCoreApplication.postEvent(self, QEvent(_DELIVERY))
+        for fn, args in batch:
             fn(*args)
-        QCoreApplication.postEvent(self, QEvent(_DELIVERY))  # more queued: after other events
         return True
 
 
@@ -103,13 +102,25 @@ class TaskRunner(QObject):
     def report(self, exc: Exception, tb: str) -> None:
         self.unhandled_failure.emit(str(exc) or type(exc).__name__, getattr(exc, "detail", "") or tb)
 
-    def _on_submit_failed(self, exc, tb, on_error) -> None:
+    #: Set by the main window: sees every failure first and says what it means itself.
+    #: "damage" (a damaged library: the restore offer replaces the task's own message),
+    #: "said" (a full disk: the task's own handler still marks what was not saved, but no
+    #: generic message is added), or None.
+    watcher: Callable[[Exception], str | None] | None = None
+
+    def _fail(self, exc: Exception, tb: str, on_error) -> None:
         if self._closed:
+            return
+        seen = self.watcher(exc) if self.watcher is not None else None
+        if seen == "damage":
             return
         if on_error is not None:
             on_error(exc, tb)
-        else:
+        elif seen is None:
             self.report(exc, tb)
+
+    def _on_submit_failed(self, exc, tb, on_error) -> None:
+        self._fail(exc, tb, on_error)
 
     def run(self, fn: Callable[..., Any], on_success: Callable[[Any], None] | None = None,
             on_error: Callable[[Exception, str], None] | None = None, guard: QObject | None = None,
@@ -149,12 +160,7 @@ class TaskRunner(QObject):
 
     def _deliver_error(self, key: int, exc: Exception, tb: str) -> None:
         _, on_error, _ = self._live.pop(key, (None, None, None))
-        if self._closed:
-            return
-        if on_error:
-            on_error(exc, tb)
-        else:
-            self.report(exc, tb)
+        self._fail(exc, tb, on_error)
 
     def _deliver_progress(self, key: int, value: Any) -> None:
         entry = self._live.get(key)

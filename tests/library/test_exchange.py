@@ -212,3 +212,48 @@ def test_medqa_lines_of_the_wrong_shape_are_named_not_raised(stores):
     report = import_medqa_jsonl(cases, lines)
     assert report.added == 1
     assert [e.split(":")[0] for e in report.errors] == ["line 1", "line 2"]
+
+
+def _medqa_line(i: int) -> str:
+    return json.dumps({"question": f"A {20 + i % 60}-year-old patient number {i} has a fever and a cough. "
+                                   "What is the most likely diagnosis?",
+                       "options": {"A": "Pneumonia", "B": "Asthma", "C": "Gout", "D": "Migraine"},
+                       "answer_idx": "A", "meta_info": "step1"})
+
+
+def test_a_big_import_commits_in_batches_while_the_app_keeps_saving(tmp_path):
+    """The import runs on its own connection (as the app runs it) and commits IMPORT_BATCH
+    cases at a time: the app's connection sees it grow, and its own writes all succeed."""
+    import threading
+
+    from gazal_desktop.library.exchange import IMPORT_BATCH
+
+    lib = Library.open(tmp_path / "data")
+    main_store = CaseStore(lib)
+    second = lib.second_connection()
+    n_lines = IMPORT_BATCH * 6 + 17
+    seen_counts, progress = [], []
+    result = {}
+
+    def run():
+        result["report"] = import_medqa_jsonl(CaseStore(second), (_medqa_line(i) for i in range(n_lines)),
+                                              progress=progress.append)
+
+    t = threading.Thread(target=run)
+    t.start()
+    saved = 0
+    while t.is_alive():  # the app goes on saving (here: new cases) while the import runs
+        main_store.add(Case(title=f"my case {saved}", vignette="A 30-year-old with chest pain."))
+        saved += 1
+        seen_counts.append(main_store.count())
+    t.join()
+    second.db.conn.close()
+    report = result["report"]
+    assert report.added == n_lines and not report.errors
+    assert main_store.count() == n_lines + saved  # nothing the app saved was lost
+    grown = {c - i for i, c in enumerate(seen_counts, 1)}  # imported cases seen at each save
+    assert len([g for g in grown if 0 < g < n_lines]) >= 2  # seen part-way: committed in batches
+    assert progress[-1] == n_lines and len(progress) >= 6
+    again = import_medqa_jsonl(main_store, [_medqa_line(i) for i in range(3)] * 2)
+    assert again.added == 0 and len(again.duplicates) == 6
+    lib.close(backup=False)

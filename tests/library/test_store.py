@@ -287,3 +287,125 @@ def test_a_library_from_the_previous_release_keeps_its_discussions_with_new_iden
         assert [h.snippet for h in CaseStore(lib).search("coronary") if h.kind == "message"]
     finally:
         lib.close()
+
+
+def test_restore_skips_damaged_backups_and_says_which(tmp_path):
+    data = tmp_path / "data"
+    lib = Library.open(data)
+    CaseStore(lib).add(_case())
+    good = lib.backup(dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc))
+    lib.close(backup=False)
+    folder = data / "backups"
+    (folder / "library-20261121-090000.db").write_bytes(b"SQLite format 3\0" + b"\x13" * 4000)  # cut off
+    raw = bytearray(good.read_bytes())
+    raw[100:4096] = b"\xff" * (4096 - 100)  # the schema page overwritten
+    (folder / "library-20261122-090000.db").write_bytes(bytes(raw))
+    (data / "library.db").write_bytes(b"not a database" * 300)
+    for side in ("library.db-wal", "library.db-shm"):
+        (data / side).unlink(missing_ok=True)
+    with pytest.raises(LibraryCorrupt) as err:
+        Library.open(data)
+    assert err.value.latest_backup == good
+    assert len(err.value.skipped) == 2 and "2 newer backups are damaged too" in str(err.value)
+    assert "2026-11-20 09:00" in str(err.value)
+    with pytest.raises(LibraryError, match="damaged too"):  # asked for by name: refused, not a crash
+        restore_backup(data, folder / "library-20261121-090000.db")
+    restore_backup(data, good)
+    lib = Library.open(data)
+    assert [c.title for c in CaseStore(lib).list()] == ["Inferior STEMI"]
+    lib.close()
+
+
+def _used_library(data):
+    """A library with every kind of row the app reads at start-up and in the lists."""
+    from gazal_desktop.library import open_library
+    from gazal_desktop.library.quiz import QuizStore
+
+    lib, _ = open_library(data)
+    cases, chats = CaseStore(lib), ChatStore(lib)
+    for c in cases.list()[:10]:
+        conv = chats.start(Conversation(c.id, model_file="m.gguf"))
+        chats.add_message(StoredMessage(conv.id, "user", "What is the next step? " * 10))
+        chats.add_message(StoredMessage(conv.id, "assistant", "The answer. " * 40, reasoning="Step 1: x. " * 20))
+    QuizStore(lib).sync_authored()
+    lib.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    lib.close(backup=False)
+
+
+def _read_everything(data):
+    from gazal_desktop.library import open_library
+    from gazal_desktop.library.quiz import QuizStore
+
+    lib, _ = open_library(data)
+    try:
+        cases, chats, quiz = CaseStore(lib), ChatStore(lib), QuizStore(lib)
+        for c in cases.list():
+            for s in chats.summaries(c.id):
+                chats.load_thread(s.conversation.id)
+        cases.search("pain"), cases.specialties(), cases.tags(), quiz.counts()
+        chats.mark_interrupted()
+    finally:
+        lib.close(backup=False)
+
+
+def test_random_byte_flips_are_damage_or_harmless_never_a_crash(tmp_path):
+    """Each flip either leaves a library that opens and lists everything (a flip in free
+    space, or a character shown as U+FFFD), or is reported as damage (start-up offers the
+    newest good backup; at run time the same path, see tests/ui). Nothing else escapes."""
+    import random
+    import shutil
+
+    from gazal_desktop.library.db import is_damage
+
+    base = tmp_path / "base"
+    _used_library(base)
+    size = (base / "library.db").stat().st_size
+    outcomes = {"fine": 0, "damage": 0}
+    for seed in range(60):
+        rng = random.Random(seed)
+        data = tmp_path / f"flip{seed}"
+        shutil.copytree(base, data)
+        raw = bytearray((data / "library.db").read_bytes())
+        raw[rng.randrange(size)] ^= 1 << rng.randrange(8)
+        (data / "library.db").write_bytes(bytes(raw))
+        try:
+            _read_everything(data)
+            outcomes["fine"] += 1
+        except LibraryCorrupt:
+            outcomes["damage"] += 1
+        except Exception as exc:  # only damage may surface after a clean open
+            assert is_damage(exc), f"seed {seed}: {exc!r}"
+            outcomes["damage"] += 1
+        shutil.rmtree(data)
+    assert outcomes["damage"] >= 3, outcomes  # the check sees structural damage
+
+
+def test_a_migration_on_a_full_disk_says_the_disk_is_full_and_keeps_the_library(tmp_path, monkeypatch):
+    from gazal_desktop.library import db as dbmod
+    from gazal_desktop.library.db import DiskFull
+    from tests.smallfs import fill, mounted
+
+    with mounted(tmp_path / "small", size_kib=16384) as fs:
+        data = fs / "data"
+        monkeypatch.setattr(dbmod, "MIGRATIONS", dbmod.MIGRATIONS[:3])  # a library from before 0004
+        lib = Library.open(data)
+        store = CaseStore(lib)
+        c = store.add(_case())
+        chats = ChatStore(lib)
+        conv = chats.start(Conversation(c.id))
+        for i in range(300):
+            lib.db.conn.execute("INSERT INTO messages (conversation_id, role, content, created_at, updated_at) "
+                                "VALUES (?, 'user', ?, 'x', 'x')", (conv.id, f"message {i} " * 40))
+        lib.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        lib.close(backup=False)
+        monkeypatch.undo()
+        fill(fs)
+        with pytest.raises(DiskFull) as err:
+            Library.open(data)
+        assert "is full" in str(err.value) and "damaged" not in str(err.value)
+        for filler in fs.glob(".filler*"):
+            filler.unlink()
+        lib = Library.open(data)  # space freed: the migration runs and nothing was lost
+        assert [x.title for x in CaseStore(lib).list()] == ["Inferior STEMI"]
+        assert len(ChatStore(lib).messages(conv.id)) == 300
+        lib.close(backup=False)
