@@ -24,6 +24,7 @@ from gazal_desktop.safety import emergency_signals, phi_spans
 from gazal_desktop.ui.discussions import DiscussionBar
 from gazal_desktop.ui.gate import Banner, EmergencyDialog, PhiDialog
 from gazal_desktop.ui.message_widget import MESSAGE_STYLE, MessageWidget, ReasoningPanel
+from gazal_desktop.ui.markdown import shown_vignette
 from gazal_desktop.ui.threads import TaskRunner, start_stream
 
 FRAME_MS = 33
@@ -167,7 +168,7 @@ class ChatView(QWidget):
         self._abandon_generation()
         self.cancel_edit()
         self.session = session
-        self.vignette.setText(vignette)
+        self.vignette.setText(shown_vignette(vignette))
         self.vignette.setVisible(bool(vignette))
         for w in self.message_widgets():
             self._drop_widget(w)
@@ -545,7 +546,7 @@ class ChatView(QWidget):
             reply = self._reply()
             if reply is not None:
                 w.answer.stream_markdown(reply.content)
-                w._fit()
+                w._fit(cap=max(400, self.scroll.viewport().height() - 40))
 
     def _on_failed(self, exc, tb) -> None:
         self.state.setText(f"Generation failed: {exc}")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import html
+from typing import Callable
 
 from markdown_it import MarkdownIt
-from PySide6.QtCore import QByteArray, QUrl, Signal
+from PySide6.QtCore import QByteArray, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QTextBlockFormat, QTextCharFormat
 from PySide6.QtWidgets import QMessageBox, QTextBrowser
 
@@ -30,26 +31,129 @@ td, th { border: 1px solid rgba(127,127,127,0.4); padding: 2px 6px; }
 """
 
 
+MAX_TABLE_ROWS = 40  # a bigger table is shown as aligned text: Qt lays tables out slowly
+MAX_TABLE_CHARS = 6000
+CHUNK_CHARS = 4000  # a long message is rendered this much per event-loop turn
+LONG_LINE = 400  # a streamed plain line is shown broken at this width
+TAIL_RICH_CHARS = 1500  # the block being streamed is redrawn as rich text only up to this size
+
+
 def to_html(markdown_text: str) -> str:
-    return _MD.render(markdown_text)
+    return _MD.render(_bound_tables(markdown_text))
 
 
-def _stable_prefix_end(text: str) -> int:
-    """Index just after the last blank line that is not inside a ``` code fence."""
-    end, fenced, pos = 0, False, 0
+def _is_table_line(line: str) -> bool:
+    return line.lstrip().startswith("|")
+
+
+def _bound_tables(text: str) -> str:
+    """Tables over MAX_TABLE_ROWS rows (or MAX_TABLE_CHARS) become fenced text: every cell is
+    still there, in a block Qt lays out in a few milliseconds instead of seconds."""
+    if "|" not in text:
+        return text
+    lines = text.split("\n")
+    out, i, fenced = [], 0, False
+    while i < len(lines):
+        line = lines[i]
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        if fenced or not _is_table_line(line):
+            out.append(line)
+            i += 1
+            continue
+        j = i
+        while j < len(lines) and _is_table_line(lines[j]):
+            j += 1
+        block = lines[i:j]
+        if len(block) - 2 > MAX_TABLE_ROWS or sum(map(len, block)) > MAX_TABLE_CHARS:
+            out += [f"*A large table ({len(block) - 2} rows), shown as text:*", "", "```", *block, "```"]
+        else:
+            out += block
+        i = j
+    return "\n".join(out)
+
+
+VIGNETTE_SHOWN = 4000  # characters of the vignette above the discussion (a label lays out all it holds)
+
+
+def shown_vignette(text: str) -> str:
+    """The vignette as shown above the discussion: in full up to VIGNETTE_SHOWN characters
+    (a 1 MB vignette took 3.4 s to lay out). The model always gets all of it."""
+    if len(text) <= VIGNETTE_SHOWN:
+        return text
+    cut = text.rfind(" ", 0, VIGNETTE_SHOWN)
+    cut = cut if cut > VIGNETTE_SHOWN // 2 else VIGNETTE_SHOWN
+    return (text[:cut] + f" … ({len(text) - cut:,} more characters: the whole vignette is in the case "
+            "editor, and the model reads all of it)")
+
+
+def _block_ends(text: str) -> list[int]:
+    """Indexes just after each blank line that is not inside a ``` code fence."""
+    ends, fenced, pos = [], False, 0
     for line in text.splitlines(keepends=True):
         pos += len(line)
         if line.lstrip().startswith("```"):
             fenced = not fenced
         elif not fenced and not line.strip() and pos < len(text):
-            end = pos
-    return end
+            ends.append(pos)
+    return ends
+
+
+def _stable_prefix_end(text: str) -> int:
+    """Index just after the last blank line that is not inside a ``` code fence."""
+    ends = _block_ends(text)
+    return ends[-1] if ends else 0
+
+
+def _chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
+    """`text` cut at block boundaries into pieces of about `size` characters."""
+    pieces, start = [], 0
+    for end in _block_ends(text):
+        if end - start >= size:
+            pieces.append(text[start:end])
+            start = end
+    pieces.append(text[start:])
+    return [p for p in pieces if p]
+
+
+def _split_code(text: str, size: int = CHUNK_CHARS // 2) -> str:
+    """Code blocks longer than `size` become consecutive blocks of about `size` characters,
+    so that a long message can be laid out a piece at a time."""
+    if "```" not in text:
+        return text
+    out, block, fence = [], [], None
+    for line in text.split("\n"):
+        if fence is None:
+            out.append(line)
+            if line.lstrip().startswith("```"):
+                fence, block = line.strip(), []
+            continue
+        if line.lstrip().startswith("```"):
+            out += block + [line]
+            fence = None
+            continue
+        block.append(line)
+        if sum(map(len, block)) >= size:
+            out += block + ["```", "", fence]
+            block = []
+    out += block
+    return "\n".join(out)
 
 
 def _plain_block(cursor) -> None:
     """A new block that belongs to no list and is no heading. (A bare insertBlock() inherits
     the previous block's format: a heading after a numbered list turned into item "3.")"""
     cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+
+
+def _plain_tail(text: str) -> bool:
+    """Is the block being written shown as plain text until it is complete? Tables and open
+    code fences are (redrawing them as rich text on every frame grew with their size), and
+    so is any block longer than TAIL_RICH_CHARS."""
+    if len(text) > TAIL_RICH_CHARS:
+        return True
+    stripped = text.lstrip()
+    return stripped.startswith(("|", "```")) or "\n|" in text or "\n```" in text
 
 
 class MarkdownView(QTextBrowser):
@@ -68,53 +172,139 @@ class MarkdownView(QTextBrowser):
         self._stream_stable = ""
         self._stream_pos = 0
         self._streaming = False
+        self._tail_shown: str | None = None  # the streamed tail, when it is shown as plain text
+        self._tail_line = 0  # characters on the plain tail's last displayed line
+        self._pending: list[str] = []  # chunks of a long message still to render
+        self._render_generation = 0
+        self.on_grow: Callable[[], None] | None = None  # called after each chunk of a long message
+        self._stick_to_end = False
 
     def set_markdown(self, text: str) -> None:
+        """Show `text` in full. After streaming, only what streaming had not yet rendered is
+        rendered now. A long message is rendered CHUNK_CHARS at a time, one chunk per
+        event-loop turn, so opening a case with a 100 KB answer never freezes the window."""
         if text == self._source and not self._streaming:
+            return
+        if self._streaming and text.startswith(self._stream_stable):
+            self._finish_stream(text)
             return
         self._source = text
         self._streaming = False
-        self._stream_stable, self._stream_pos = "", 0
+        self._stream_stable, self._stream_pos, self._tail_shown = "", 0, None
+        self._render_generation += 1
         bar = self.verticalScrollBar()
-        at_end = bar.value() >= bar.maximum() - 4
-        self.setHtml(to_html(text))
-        if at_end:
-            bar.setValue(bar.maximum())
+        self._stick_to_end = bar.value() >= bar.maximum() - 4
+        self.clear()
+        self._pending = _chunks(_split_code(text))
+        self._render_next(self._render_generation)
 
-    def stream_markdown(self, text: str) -> None:
-        """Show a growing answer, re-rendering only its last block.
+    def _render_next(self, generation: int) -> None:
+        if generation != self._render_generation or not self._pending:
+            return
+        cursor = self.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        if cursor.position() > 0:
+            _plain_block(cursor)
+        cursor.insertHtml(to_html(self._pending.pop(0)))
+        if self._stick_to_end:
+            self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
+        if self.on_grow is not None:
+            self.on_grow()
+        if self._pending:
+            QTimer.singleShot(0, lambda: self._render_next(generation))
 
-        Finished paragraphs (up to the last blank line outside a code fence) are rendered
-        once and appended; only the block being written is redrawn each frame, so the cost
-        does not grow with the answer. Call set_markdown with the final text at the end.
-        """
-        if not self._streaming or not text.startswith(self._stream_stable):
-            self._reset_stream()
-        self._streaming = True
-        cut = _stable_prefix_end(text)
+    @property
+    def rendering(self) -> bool:
+        """True while a long message is still being laid out, chunk by chunk."""
+        return bool(self._pending)
+
+    def _finish_stream(self, text: str) -> None:
+        """The stream ended: render what was still plain or unrendered, in chunks."""
         cursor = self.textCursor()
         cursor.setPosition(self._stream_pos)
         cursor.movePosition(cursor.MoveOperation.End, cursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
+        rest = text[len(self._stream_stable):]
+        self._source, self._streaming, self._tail_shown = text, False, None
+        self._stream_stable, self._stream_pos = "", 0
+        self._render_generation += 1
+        self._stick_to_end = True
+        self._pending = _chunks(_split_code(rest)) if rest.strip() else []
+        self._render_next(self._render_generation)
+
+    def stream_markdown(self, text: str) -> None:
+        """Show a growing answer; the work per frame does not grow with the answer.
+
+        Finished blocks (up to the last blank line outside a code fence) are rendered once
+        and appended. The block being written is redrawn as rich text while it is short; a
+        table, an open code fence or a long block is shown as plain text, extended by only
+        the new characters, and rendered properly once it is complete. Call set_markdown
+        with the final text at the end.
+        """
+        if not self._streaming or not text.startswith(self._stream_stable):
+            self._reset_stream()
+        self._streaming = True
+        done = len(self._stream_stable)  # only the new part is scanned: a fence never spans it
+        found = _stable_prefix_end(text[done:])
+        cut = done + found if found else done
+        cursor = self.textCursor()
+        tail = text[cut:]
         if cut > len(self._stream_stable):
+            cursor.setPosition(self._stream_pos)
+            cursor.movePosition(cursor.MoveOperation.End, cursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+            self._tail_shown = None
             if cursor.position() > 0:
                 _plain_block(cursor)  # new Markdown blocks start their own paragraph
             cursor.insertHtml(to_html(text[len(self._stream_stable):cut]))
             self._stream_stable = text[:cut]
             self._stream_pos = cursor.position()
-        tail = text[cut:]
-        if tail.strip():
-            if cursor.position() > 0:
-                _plain_block(cursor)
-            cursor.insertHtml(to_html(tail))
+        if tail.strip() and _plain_tail(tail) and self._tail_shown is not None and tail.startswith(self._tail_shown):
+            cursor.movePosition(cursor.MoveOperation.End)
+            cursor.insertText(self._wrapped(tail[len(self._tail_shown):]))  # only what is new
+            self._tail_shown = tail
+        elif tail != (self._tail_shown or "") or self._tail_shown is None:
+            cursor.setPosition(self._stream_pos)
+            cursor.movePosition(cursor.MoveOperation.End, cursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+            self._tail_shown = None
+            if tail.strip():
+                if cursor.position() > 0:
+                    _plain_block(cursor)
+                if _plain_tail(tail):
+                    self._tail_line = 0
+                    cursor.insertText(self._wrapped(tail))
+                    self._tail_shown = tail
+                else:
+                    cursor.insertHtml(to_html(tail))
         self._source = text
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
 
+    def _wrapped(self, new: str) -> str:
+        """New characters of a plain tail, broken every LONG_LINE characters for display:
+        Qt lays a paragraph out again whenever it grows, and a 100 KB line costs that much
+        every frame. (The rendered answer, once complete, has the text as written.)"""
+        out = []
+        for piece in new.split("\n"):
+            if out:
+                out.append("\n")
+                self._tail_line = 0
+            while self._tail_line + len(piece) > LONG_LINE:
+                room = LONG_LINE - self._tail_line
+                out += [piece[:room], "\n"]
+                piece, self._tail_line = piece[room:], 0
+            out.append(piece)
+            self._tail_line += len(piece)
+        return "".join(out)
+
     def _reset_stream(self) -> None:
+        self._render_generation += 1
+        self._pending = []
         self.clear()
         self._stream_stable = ""
         self._stream_pos = 0
+        self._tail_shown = None
 
     def markdown(self) -> str:
         return self._source
