@@ -129,6 +129,11 @@ def offer_restore(runner, data_dir: Path, exc, parent=None, before_restore=None,
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--check-template"]:  # the bundled app checking a model's chat template (a child process)
+        from gazal_desktop.core.backends.chat_template import _child_main
+
+        return _child_main()
     args = build_parser().parse_args(argv)
     if args.self_test:
         from gazal_desktop.selftest import run

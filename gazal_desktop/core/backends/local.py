@@ -24,6 +24,9 @@ from gazal_convert.gguf_info import read_summary
 from gazal_convert.llamalog import LlamaLog, load_llama
 
 from gazal_desktop.core.backends.base import BackendError, Message
+from gazal_desktop.core.backends.chat_template import (
+    TemplateError, check_template, prompt_limit, render_bounded,
+)
 from gazal_desktop.core.backends.llama_glue import (
     AbortSwitch, GrammarDecoder, VocabInfo, patched_defaults, reuse_prefix,
 )
@@ -84,7 +87,7 @@ class LocalBackend:
 
     def __init__(self, llm, path: Path, settings: LocalSettings, fallback_reason: str | None = None,
                  abort: AbortSwitch | None = None) -> None:
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        from gazal_desktop.core.backends.chat_template import bounded_formatter
 
         self.llm = llm
         self._abort = abort or AbortSwitch()
@@ -97,10 +100,8 @@ class LocalBackend:
             raise BackendError(f"{self.path.name} has no chat template; convert it again with gazal-convert")
         vocab = VocabInfo(llm)
         eos_text, bos_text = vocab.eos_text, vocab.bos_text
-        self._formatter = Jinja2ChatFormatter(template, eos_token=eos_text, bos_token=bos_text)
-        self._history_formatter = Jinja2ChatFormatter(
-            template, eos_token=eos_text, bos_token=bos_text, add_generation_prompt=False
-        )
+        self._formatter = bounded_formatter(template, eos_text, bos_text)
+        self._history_formatter = bounded_formatter(template, eos_text, bos_text, add_generation_prompt=False)
         self._add_bos = vocab.add_bos
         self._is_eog = vocab.is_eog
         self._piece = vocab.piece
@@ -125,8 +126,13 @@ class LocalBackend:
             summary = read_summary(path)
         except ConvertError as exc:
             raise BackendError(f"This model file cannot be used: {exc}") from None
-        if not summary.metadata.get("tokenizer.chat_template"):
+        template = summary.metadata.get("tokenizer.chat_template")
+        if not template:
             raise BackendError(f"{path.name} has no chat template; convert it again with gazal-convert")
+        try:
+            check_template(str(template), eos="</s>", bos="<s>")  # the real texts do not change its shape
+        except TemplateError as exc:
+            raise BackendError(str(exc)) from None
         try:
             llm, abort = _open_llama(path, settings, progress, cancel)
             return cls(llm, path, settings, abort=abort)
@@ -149,8 +155,13 @@ class LocalBackend:
     def n_ctx(self) -> int:
         return self.llm.n_ctx()
 
-    def render(self, messages: list[Message]) -> str:
-        return self._formatter(messages=messages).prompt
+    def render(self, messages: list[Message], cancel: CancelToken | None = None) -> str:
+        """The prompt, within a time limit, the learner's Stop and a length no prompt for this
+        context could exceed (chat_template.py)."""
+        try:
+            return render_bounded(self._formatter, messages, prompt_limit(self.n_ctx, messages), cancel)
+        except TemplateError as exc:
+            raise BackendError(str(exc)) from None
 
     def tokenize_prompt(self, prompt: str) -> list[int]:
         # NFC first, as the Hugging Face tokenizer the model was trained with does: text pasted
@@ -192,7 +203,7 @@ class LocalBackend:
             except Exception as exc:
                 yield Finished("error", f"The answer format could not be turned into a grammar: {exc}")
                 return
-        prompt = rendered = self.render(messages)
+        prompt = rendered = self.render(messages, cancel)
         opened = grammar is None and prompt_opens_reasoning(prompt)
         parser_args = dict(in_reasoning=opened)
         prior = None  # the generation being continued, when it was this backend's last one
@@ -344,7 +355,8 @@ class LocalBackend:
         with self._lock:
             self._abort.cancel = cancel
             try:
-                prompt = self._history_formatter(messages=messages).prompt
+                prompt = render_bounded(self._history_formatter, messages, prompt_limit(self.n_ctx, messages),
+                                        cancel)
                 tokens = self.tokenize_prompt(prompt)
                 if len(tokens) >= self.llm.n_ctx():
                     return 0
