@@ -1,7 +1,7 @@
 """A scripted OpenAI-compatible server on 127.0.0.1 for the server backend's tests.
 
 `LoopbackServer.routes` maps a path to its answer: a dict (JSON), a list of chunks (an SSE
-stream ended by [DONE]), `Raw(body, content_type)` (sent as it is, then the connection
+stream ended by [DONE]), `Stall(body, seconds)` (sent, then silence), `Raw(body, content_type)` (sent as it is, then the connection
 closes: a cut-off stream, a web page), `Refuse(status, payload)` (an HTTP error), or a
 callable taking the request body and returning one of those (None: 404). Every request is
 recorded in `requests` as (path, body)."""
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,6 +19,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Raw:
     body: bytes
     content_type: str = "text/event-stream"
+
+
+@dataclass
+class Stall:
+    """`body` sent with Connection: close, then nothing for `seconds` (a stalled server)."""
+
+    body: bytes
+    seconds: float = 600.0
 
 
 @dataclass
@@ -51,6 +60,15 @@ class LoopbackServer(BaseHTTPRequestHandler):
             self._send(200, json.dumps(route).encode())
         elif isinstance(route, Refuse):
             self._send(route.status, json.dumps(route.payload).encode())
+        elif isinstance(route, Stall):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(route.body)
+            self.wfile.flush()
+            self.close_connection = True
+            time.sleep(route.seconds)
         elif isinstance(route, Raw):
             self.send_response(200)
             self.send_header("Content-Type", route.content_type)

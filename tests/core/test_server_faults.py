@@ -91,3 +91,23 @@ def test_a_stalled_tokenizer_is_asked_once_then_estimated(raw_server, monkeypatc
     events = list(chat.send("Diagnosis?"))  # counts the context several times before streaming
     assert events[-1] == Finished("stop") and chat.messages[-1].content == "Fine."
     assert len(stalled) == 1 and b._tokenizer == "estimate"
+
+
+def test_stop_on_a_stalled_server_ends_the_reply_at_once_and_keeps_the_text(raw_server):
+    """A server that sent a little, then nothing (Connection: close, 600 s of silence): Stop
+    closes the socket from the Stop path; the reply does not wait for a next token."""
+    import time
+
+    from gazal_desktop.core.cancel import CancelToken
+    from loopback import Stall
+
+    LoopbackServer.routes["/v1/chat/completions"] = Stall(_sse(_content("Suspect aortic")), seconds=600)
+    b = OpenAIBackend(raw_server, model="m", n_ctx=4096)
+    chat = ChatSession(b, "A case.", Sampling())
+    cancel = CancelToken()
+    threading.Timer(0.5, cancel.cancel).start()
+    t = time.monotonic()
+    list(chat.send("Diagnosis?", cancel=cancel))
+    assert time.monotonic() - t < 5
+    reply = chat.messages[-1]
+    assert reply.content == "Suspect aortic" and reply.status in ("cancelled", "partial")

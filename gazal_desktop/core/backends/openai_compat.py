@@ -106,17 +106,22 @@ class OpenAIBackend:
         error, NotAStream for an answer without a single data line, ConnectionLost for a
         dropped line."""
         conn = self._conn()
+        held: list[socket.socket] = []  # http.client lets go of the socket when the server says
+        # "Connection: close" (the response keeps reading it): Stop shuts the one it read from
 
         def abort() -> None:
-            if conn.sock is not None:
+            for sock in held or ([conn.sock] if conn.sock is not None else []):
                 try:
-                    conn.sock.shutdown(socket.SHUT_RDWR)
+                    sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
 
         unregister = cancel.on_cancel(abort)
         try:
             conn.request("POST", path, body=json.dumps(body), headers=self._headers())
+            held.append(conn.sock)
+            if cancel.cancelled:
+                abort()
             resp = conn.getresponse()
             if resp.status != 200:
                 raise ServerRefused(resp.status, resp.read()[:4000].decode("utf-8", "replace"))
