@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -27,6 +28,7 @@ class FakeHub(BaseHTTPRequestHandler):
     serve_bytes: dict[str, bytes] = {}  # what is actually sent (to simulate corruption)
     drop_after: int | None = None  # close the connection after this many body bytes
     ranges: list[str] = []
+    trickle = False  # 1 KB every 2 s
 
     def log_message(self, *a):
         pass
@@ -64,6 +66,15 @@ class FakeHub(BaseHTTPRequestHandler):
         body = data[start:]
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if self.trickle:  # a slow link: a little, then a long wait, then a little
+            try:
+                for i in range(0, len(body), 1024):
+                    self.wfile.write(body[i:i + 1024])
+                    self.wfile.flush()
+                    time.sleep(2)
+            except OSError:
+                pass
+            return
         if self.drop_after is not None:
             self.wfile.write(body[: self.drop_after])
             self.wfile.flush()
@@ -80,7 +91,7 @@ def hub(tiny_gguf, monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     FakeHub.files = {"gazal-r1-32b-Q4_K_M.gguf": tiny_gguf.read_bytes(), "gazal-r1-32b-Q8_0.gguf": b"x" * 5000}
-    FakeHub.serve_bytes, FakeHub.drop_after, FakeHub.ranges = {}, None, []
+    FakeHub.serve_bytes, FakeHub.drop_after, FakeHub.ranges, FakeHub.trickle = {}, None, [], False
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHub)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -184,3 +195,22 @@ def test_registry_remembers_opened_files_and_rejects_broken_ones(tiny_gguf, tmp_
     assert entry.missing
     reg.forget(elsewhere)
     assert reg.list() == []
+
+
+def test_pause_on_a_slow_link_acts_within_a_second(hub, tmp_path):
+    remote = next(f for f in list_repo_ggufs(REPO, endpoint=hub) if "Q4_K_M" in f.filename)
+    FakeHub.trickle = True  # 1 KB every 2 s: a read waits 2 s for its next byte
+    cancel, started, paused_at = CancelToken(), threading.Event(), []
+
+    def pause_soon():
+        started.wait(10)
+        time.sleep(0.3)
+        paused_at.append(time.monotonic())
+        cancel.cancel()
+
+    threading.Thread(target=pause_soon, daemon=True).start()
+    with pytest.raises(DownloadCancelled):
+        download_gguf(remote, tmp_path, progress=lambda done, total: done and started.set(), cancel=cancel,
+                      endpoint=hub)
+    assert time.monotonic() - paused_at[0] < 1.0
+    assert partial_path(tmp_path / remote.filename).stat().st_size > 0  # what came is kept for the resume
