@@ -179,8 +179,64 @@ def hold_data_folder(folder: Path):
     info = lock.getLockInfo()  # (pid, host, app name), or False when it cannot be read
     pid = info[0] if isinstance(info, tuple) and info and isinstance(info[0], int) else None
     message = ALREADY_OPEN.format(folder=folder, pid=f", process {pid}" if pid else "")
+    if _ask_first_copy_forward(folder):
+        message = BROUGHT_FORWARD.format(folder=folder)
     _say_at_start(message, "Gazal Desktop is already open")
     return None
+
+
+BROUGHT_FORWARD = ("Gazal Desktop is already open with this data folder ({folder}): its window was brought to the "
+                   "front. (Start another copy with --data-dir for a different library.)")
+
+
+def _forward_name(folder: Path) -> str:
+    import hashlib
+
+    return "gazal-desktop-" + hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+
+
+def _ask_first_copy_forward(folder: Path) -> bool:
+    """Ask the copy that holds `folder` to bring its window to the front. True if it heard."""
+    from PySide6.QtNetwork import QLocalSocket
+
+    sock = QLocalSocket()
+    sock.connectToServer(_forward_name(folder))
+    if not sock.waitForConnected(1000):
+        return False
+    sock.write(b"forward\n")
+    ok = sock.waitForBytesWritten(1000)
+    sock.waitForReadyRead(1000)  # its answer: it has raised the window
+    heard = ok and bytes(sock.readAll().data()).startswith(b"ok")
+    sock.disconnectFromServer()
+    return heard
+
+
+def listen_for_second_launch(folder: Path, window) -> None:
+    """A later launch on the same folder brings this window to the front instead of opening
+    a second copy of the library."""
+    from PySide6.QtNetwork import QLocalServer
+
+    name = _forward_name(folder)
+    QLocalServer.removeServer(name)  # a crashed copy's name (the lock is already ours)
+    server = QLocalServer(window)
+    if not server.listen(name):
+        return  # bringing forward is a courtesy: the lock still keeps one copy per folder
+
+    def answer():
+        conn = server.nextPendingConnection()
+        if conn is None:
+            return
+        window.showNormal()
+        window.raise_()
+        window.activateWindow()
+        conn.write(b"ok\n")
+        conn.flush()
+        conn.disconnected.connect(conn.deleteLater)
+        print("A second launch on this data folder asked for this window: brought to the front.", file=sys.stderr,
+              flush=True)
+
+    server.newConnection.connect(answer)
+    window._second_launch_server = server
 
 
 def _say_at_start(message: str, title: str = "Gazal Desktop") -> None:
@@ -242,6 +298,7 @@ def start(args: argparse.Namespace):
     apply_appearance(settings)
     window = MainWindow(folder, settings, lib, runner, TaskRunner(1))  # the database and the model threads
     window.show()
+    listen_for_second_launch(folder, window)
     if getattr(settings, "problem", None):
         window.statusBar().showMessage(settings.problem, 30000)
     if args.demo:
