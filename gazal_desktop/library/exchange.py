@@ -218,7 +218,7 @@ def import_pack(store: CaseStore, data: dict, origin: str = "pack") -> ImportRep
 _STEM = re.compile(r"(?s)^(.*?)([^.?!]*\?)\s*$")
 
 
-IMPORT_BATCH = 500  # cases per transaction: ~0.2 s of the write lock at a time
+IMPORT_BATCH = 200  # cases per transaction: about a tenth of a second of the write lock at a time
 
 
 def import_medqa_jsonl(store: CaseStore, lines, source: str = "MedQA import",
