@@ -109,7 +109,7 @@ def run_stream(app, name: str, reply: str, delay: float) -> str:
 def settle(app, view) -> None:
     """Let a long message finish rendering, chunk by chunk, before the heartbeat stops."""
     deadline = time.perf_counter() + 30
-    while time.perf_counter() < deadline and any(w.answer.rendering for w in view.message_widgets()):
+    while time.perf_counter() < deadline and any(getattr(w.answer, "rendering", False) for w in view.message_widgets()):
         app.processEvents()
 
 

@@ -24,6 +24,7 @@ from gazal_convert.errors import ConvertError
 from gazal_convert.gguf_info import read_summary
 
 from gazal_desktop.core.atomic import write_text_atomic
+from gazal_convert.fetch import is_network_error
 from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.paths import models_dir
 
@@ -127,6 +128,11 @@ class RemoteFile:
     revision: str | None = None
 
 
+OFFLINE = ("Could not reach Hugging Face to {what}: this computer seems to have no internet connection (or a "
+           "firewall or proxy blocks it). Check the connection and try again, or use a model you already have: "
+           "Model ▸ Open GGUF file…, or convert a checkpoint folder on this computer.")
+
+
 def list_repo_ggufs(repo_id: str, revision: str | None = None, endpoint: str | None = None,
                     token: str | None = None) -> list[RemoteFile]:
     from huggingface_hub import HfApi
@@ -136,8 +142,14 @@ def list_repo_ggufs(repo_id: str, revision: str | None = None, endpoint: str | N
         info = HfApi(endpoint=endpoint, token=token).model_info(repo_id, revision=revision, files_metadata=True)
     except RepositoryNotFoundError:
         raise ModelError(f"No Hugging Face repo {repo_id} (or it is private: log in first)") from None
-    except (HfHubHTTPError, OSError) as exc:
+    except HfHubHTTPError as exc:
         raise ModelError(f"Could not list {repo_id}: {exc}") from None
+    except Exception as exc:
+        if is_network_error(exc):
+            raise ModelError(OFFLINE.format(what=f"list the files of {repo_id}")) from None
+        if isinstance(exc, OSError):
+            raise ModelError(f"Could not list {repo_id}: {exc}") from None
+        raise
     files = []
     for s in info.siblings or []:
         if s.rfilename.lower().endswith(".gguf"):
@@ -198,7 +210,11 @@ def download_gguf(
         else:
             raise ModelError(f"The download of {remote.filename} failed: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise ModelError(f"The download of {remote.filename} failed: {getattr(exc, 'reason', exc)}. "
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, (OSError, TimeoutError)) and not isinstance(reason, PermissionError):
+            raise ModelError(OFFLINE.format(what=f"download {remote.filename}") + " What was already downloaded "
+                             "is kept: it resumes from there.") from None
+        raise ModelError(f"The download of {remote.filename} failed: {reason}. "
                          "Nothing is lost: it resumes from where it stopped.") from None
     if resp is not None:
         unregister = cancel.on_cancel(lambda: _shut(resp))

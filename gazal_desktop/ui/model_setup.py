@@ -179,6 +179,8 @@ class ConvertDialog(QDialog):
         self.cancel_button.clicked.connect(self.stop)
         self.process: QProcess | None = None
         self._buffer = b""
+        self._errors = b""
+        self.said_error = False
         self.output: str | None = None
         self.resize(620, 240)
 
@@ -188,16 +190,28 @@ class ConvertDialog(QDialog):
             self.source.setText(folder)
 
     def arguments(self) -> list[str]:
-        return ["-m", "gazal_convert.cli", self.source.text().strip(), "--quant", self.quant.currentData(),
+        return [self.source.text().strip(), "--quant", self.quant.currentData(),
                 "--outdir", str(self.models_dir), "--progress", "json"]
+
+    @staticmethod
+    def program() -> tuple[str, list[str]]:
+        """gazal-convert: the bundle's own executable beside this one, or this Python's module."""
+        if getattr(sys, "frozen", False):
+            exe = Path(sys.executable)
+            return str(exe.with_name("gazal-convert" + exe.suffix)), []
+        return sys.executable, ["-m", "gazal_convert.cli"]
 
     def start(self) -> None:
         self.output = None
+        self.said_error = False
+        self._errors = b""
         self.process = QProcess(self)
         self.process.readyReadStandardOutput.connect(self._read)
-        self.process.readyReadStandardError.connect(lambda: self.process.readAllStandardError())
+        self.process.readyReadStandardError.connect(self._read_errors)
         self.process.finished.connect(self._finished)
-        self.process.start(sys.executable, self.arguments())
+        self.process.errorOccurred.connect(self._not_started)
+        program, first = self.program()
+        self.process.start(program, first + self.arguments())
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.message.setText("Starting…")
@@ -205,6 +219,16 @@ class ConvertDialog(QDialog):
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()  # SIGTERM: gazal-convert removes its temporary files
+
+    def _read_errors(self) -> None:
+        self._errors = (self._errors + bytes(self.process.readAllStandardError()))[-8000:]
+
+    def _not_started(self, error) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self.message.setText(f"gazal-convert could not be started ({self.process.errorString()}). "
+                                 "Reinstall Gazal Desktop, or run gazal-convert from a terminal.")
+            self.start_button.setEnabled(True)
+            self.cancel_button.setEnabled(False)
 
     def _read(self) -> None:
         self._buffer += bytes(self.process.readAllStandardOutput())
@@ -229,6 +253,7 @@ class ConvertDialog(QDialog):
         elif kind == "message":
             self.message.setText(ev.get("text", ""))
         elif kind == "error":
+            self.said_error = True
             self.message.setText(ev.get("message", "The conversion failed."))
         elif kind == "done":
             self.output = ev.get("output")
@@ -239,3 +264,7 @@ class ConvertDialog(QDialog):
         self.cancel_button.setEnabled(False)
         if code == 0 and self.output:
             self.converted.emit(self.output)
+        elif not self.said_error:  # it stopped without saying why in its progress: say what it printed
+            lines = [ln for ln in self._errors.decode("utf-8", "replace").splitlines() if ln.strip()]
+            last = lines[-1].strip() if lines else "no message"
+            self.message.setText(f"The conversion stopped (exit code {code}): {last}")

@@ -96,6 +96,7 @@ def hub(tiny_gguf, monkeypatch):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    FakeHub.trickle = False
 
 
 def test_lists_only_gguf_files_with_sizes_and_hashes(hub):

@@ -46,7 +46,7 @@ def test_download_lists_files_then_downloads_and_verifies(qtbot, tiny_gguf, tmp_
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     FakeHub.files = {"gazal-r1-32b-Q4_K_M.gguf": tiny_gguf.read_bytes()}
-    FakeHub.serve_bytes, FakeHub.drop_after, FakeHub.ranges = {}, None, []
+    FakeHub.serve_bytes, FakeHub.drop_after, FakeHub.ranges, FakeHub.trickle = {}, None, [], False
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHub)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -75,3 +75,47 @@ def test_download_lists_files_then_downloads_and_verifies(qtbot, tiny_gguf, tmp_
         assert (tmp_path / "other-Q8_0.gguf").read_bytes() == b"y" * 300_000
     finally:
         server.shutdown()
+
+
+def test_convert_with_no_network_says_so_in_words(qtbot, tmp_path, monkeypatch):
+    # The default repo, a Hub that refuses connections, nothing in the cache.
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    dlg = ConvertDialog(tmp_path)
+    qtbot.addWidget(dlg)
+    dlg.start()
+    qtbot.waitUntil(lambda: dlg.start_button.isEnabled(), timeout=60000)
+    text = dlg.message.text()
+    assert "Could not reach the Hugging Face Hub" in text and "internet connection" in text
+    assert "checkpoint folder" in text and "Starting" not in text
+
+
+def test_a_converter_that_dies_without_a_word_is_reported_from_its_errors(qtbot, tmp_path, monkeypatch):
+    import sys
+
+    crash = "import sys; sys.stderr.write('Traceback (most recent call last):\\nRuntimeError: out of cheese\\n'); sys.exit(1)"
+    monkeypatch.setattr(ConvertDialog, "program", staticmethod(lambda: (sys.executable, ["-c", crash])))
+    dlg = ConvertDialog(tmp_path)
+    qtbot.addWidget(dlg)
+    dlg.start()
+    qtbot.waitUntil(lambda: dlg.start_button.isEnabled(), timeout=30000)
+    assert dlg.message.text() == "The conversion stopped (exit code 1): RuntimeError: out of cheese"
+
+
+def test_listing_and_downloading_with_no_network_say_so_in_words(tmp_path, monkeypatch):
+    import pytest
+    from huggingface_hub import constants
+
+    from gazal_desktop.core.models import ModelError, RemoteFile, download_gguf, list_repo_ggufs
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    nowhere = "http://127.0.0.1:9"
+    with pytest.raises(ModelError) as err:
+        list_repo_ggufs("TachyHealth/Gazal-R1-32B-GGUF", endpoint=nowhere)
+    assert "no internet connection" in str(err.value) and "Open GGUF file" in str(err.value)
+    remote = RemoteFile("TachyHealth/Gazal-R1-32B-GGUF", "gazal-Q4_K_M.gguf", 1000, None, "main")
+    with pytest.raises(ModelError) as err:
+        download_gguf(remote, tmp_path, endpoint=nowhere)
+    assert "no internet connection" in str(err.value) and "Errno" not in str(err.value)
