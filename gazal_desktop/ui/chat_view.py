@@ -24,6 +24,7 @@ from gazal_desktop.safety import emergency_signals, phi_spans
 from gazal_desktop.ui.discussions import DiscussionBar
 from gazal_desktop.ui.gate import Banner, EmergencyDialog, PhiDialog
 from gazal_desktop.ui.message_widget import MESSAGE_STYLE, MessageWidget, ReasoningPanel
+from gazal_desktop.ui.keys import tab_moves_focus
 from gazal_desktop.ui.markdown import shown_vignette
 from gazal_desktop.ui.threads import TaskRunner, start_stream
 
@@ -135,6 +136,7 @@ class ChatView(QWidget):
         self.composer = QPlainTextEdit(self)
         self.composer.setPlaceholderText("Discuss this case… (Ctrl+Enter to send, Esc to stop)")
         self.composer.setMaximumHeight(90)
+        tab_moves_focus(self.composer)
         self.send_button = QPushButton("Send", self)
         self.send_button.clicked.connect(self._on_send_clicked)
         composer.addWidget(self.composer, 1)
@@ -464,7 +466,7 @@ class ChatView(QWidget):
         self.state.setText("")
 
     def stop(self) -> None:
-        if self.cancel is not None:
+        if self.cancel is not None and self.generating:  # Esc with nothing running does nothing
             self.cancel.cancel()
             self.state.setText("Stopping…")
 
@@ -569,6 +571,8 @@ class ChatView(QWidget):
                             "interrupted": "The connection closed before the reply ended; what arrived is kept.",
                             "error": "The model could not finish."}.get(reason, "") +
                            (f"  ({elapsed:.1f} s)" if reason != "error" else ""))
+        if reason in ("stop", "length") and reply is not None and not reply.content.strip():
+            self.state.setText("The model stopped without writing an answer. Regenerate, or ask again in other words.")
         self.update_context()
         self._update_continue()
         self.generation_finished.emit(reason)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QPushButton, QRadioButton, QSplitter, QVBoxLayout, QWidget,
 )
 
+from gazal_desktop.ui.keys import tab_moves_focus
 from gazal_desktop.core.quiz import LETTERS, Option, QuizItem, validate
 from gazal_desktop.library.quiz import QuizStore
 from gazal_desktop.ui.threads import TaskRunner
@@ -64,6 +65,7 @@ class DraftReview(QDialog):
         form.addRow(grid)
         self.teaching = QPlainTextEdit()
         self.teaching.setMaximumHeight(80)
+        tab_moves_focus(self.stem, self.teaching)
         form.addRow("Teaching point", self.teaching)
         self.problems = QLabel()
         self.problems.setWordWrap(True)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from gazal_desktop.ui.keys import tab_moves_focus
 from gazal_desktop.library.cases import DIFFICULTIES, SPECIALTIES, Case, CaseStore
 from gazal_desktop.safety import phi_spans
 from gazal_desktop.ui.gate import PhiDialog
@@ -44,6 +45,7 @@ class CaseEditor(QDialog):
         self.question = QLineEdit(case.mcq_question)
         self.options = QPlainTextEdit("\n".join(case.mcq_options))
         self.options.setPlaceholderText("One option per line")
+        tab_moves_focus(self.vignette, self.findings, self.management, self.teaching, self.options)
         self.answer = QSpinBox()
         self.answer.setRange(1, 10)
         self.answer.setValue((case.mcq_answer or 0) + 1)

@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         action(st, "Progress", lambda: (self.tabs.setCurrentWidget(self.study_view), self.study_view.show_progress()))
         action(st, "Export quiz results (CSV)…", lambda: self.study_view.export_results())
         h = self.menuBar().addMenu("&Help")
+        action(h, "Keyboard shortcuts", self.show_shortcuts, "F1")
         action(h, "About Gazal Desktop", self.about)
 
     def open_settings(self) -> None:
@@ -154,6 +155,7 @@ class MainWindow(QMainWindow):
         dlg = SettingsDialog(self.settings, self.presets, str(self.data_dir), self)
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return
+        before = self.settings
         self.settings = dlg.result_settings()
         try:
             save_settings(self.data_dir, self.settings)
@@ -163,6 +165,65 @@ class MainWindow(QMainWindow):
         if self.chat_view.session is not None:
             self.chat_view.session.sampling = self.presets.resolve(self.settings.preset)
             self.chat_view.update_context()
+        loaded = getattr(self.backend, "path", None)
+        changed = [name for name, a, b in (
+            ("context length", before.n_ctx, self.settings.n_ctx),
+            ("GPU layers", before.n_gpu_layers, self.settings.n_gpu_layers),
+            ("CPU threads", before.n_threads, self.settings.n_threads)) if a != b]
+        if loaded is not None and changed and not self.chat_view.generating:
+            answer = QMessageBox.question(
+                self, "Reload the model?",
+                f"The new {' and '.join(changed)} take effect when the model is loaded again. Reload "
+                f"{Path(loaded).name} now? (The discussion is kept.)")
+            if answer == QMessageBox.StandardButton.Yes:
+                self.reload_model()
+            else:
+                self.statusBar().showMessage(f"The new {' and '.join(changed)} apply the next time a model is loaded.",
+                                             10000)
+
+    def reload_model(self) -> None:
+        """Load the open model again with the current settings (the fit check runs again)."""
+        from gazal_desktop.core import hardware
+
+        path = str(self.backend.path)
+
+        def fit():
+            shape = hardware.ModelShape.from_gguf(path)
+            return hardware.recommend(shape, hardware.detect(), self.settings.n_ctx)
+
+        def reload(f) -> None:
+            if f.verdict == "won't fit":
+                show_error(self, "With these settings the model will not fit in this computer's memory; it stays "
+                                 "loaded as it was.", "\n".join(f.notes))
+                return
+            self._load(path, f)
+
+        self.runner.run(fit, reload, lambda e, tb: show_error(self, f"The model could not be reloaded: {e}", tb))
+
+    def show_shortcuts(self) -> None:
+        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem, QVBoxLayout
+
+        from gazal_desktop.ui.keys import shortcut_rows
+
+        rows = shortcut_rows(self)
+        dlg = QDialog(self)
+        dlg.setWindowTitle("Keyboard shortcuts")
+        table = QTableWidget(len(rows), 3, dlg)
+        table.setHorizontalHeaderLabels(["Where", "Keys", "What"])
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                table.setItem(r, c, QTableWidgetItem(text))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=dlg)
+        buttons.rejected.connect(dlg.reject)
+        layout = QVBoxLayout(dlg)
+        layout.addWidget(table)
+        layout.addWidget(buttons)
+        dlg.resize(640, 480)
+        self.shortcuts_dialog = dlg
+        dlg.show()
 
     def about(self) -> None:
         QMessageBox.about(self, "About Gazal Desktop",

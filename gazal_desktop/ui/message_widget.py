@@ -18,6 +18,7 @@ MESSAGE_STYLE = (
     "QLabel#messageStatus { color: #b26a00; }"
     "QLabel#messageUnsaved { color: #c62828; font-weight: bold; }"
     "QLabel#messageDisclaimer { color: gray; font-size: small; }"
+    "MessageWidget:focus { border: 2px solid palette(highlight); border-radius: 4px; }"
 )
 
 class ReasoningPanel(QFrame):
@@ -120,6 +121,16 @@ class MessageWidget(QFrame):
         self.continue_button.clicked.connect(self.continue_requested)
         self.continue_button.setVisible(False)
         head.addWidget(self.continue_button)
+        # Every action is reachable from the keyboard: Tab reaches the message and its buttons;
+        # on a focused message, C copies, R regenerates, E edits, Left/Right page the versions.
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        for b in (self.prev_button, self.next_button, self.copy_button, self.action_button, self.continue_button):
+            b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.copy_button.setToolTip("Copy the answer (C on a focused message)")
+        self.action_button.setToolTip("Regenerate this reply (R)" if message.role == "assistant"
+                                      else "Edit and resend this question (E)")
+        self.prev_button.setToolTip("Earlier version (Left)")
+        self.next_button.setToolTip("Later version (Right)")
         layout.addLayout(head)
         self.reasoning = ReasoningPanel(self)
         self.reasoning.setVisible(False)
@@ -235,6 +246,22 @@ class MessageWidget(QFrame):
         self.version_label.setText(f"{self.index + 1}/{len(self.versions)}")
         self.prev_button.setEnabled(self.index > 0)
         self.next_button.setEnabled(self.index < len(self.versions) - 1)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt)
+        key, plain = event.key(), event.modifiers() in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier)
+        role = self.message.role
+        if plain and key == Qt.Key.Key_C:
+            self.copy()
+        elif plain and key == Qt.Key.Key_R and role == "assistant" and self.action_button.isEnabled():
+            self.regenerate_requested.emit()
+        elif plain and key == Qt.Key.Key_E and role == "user" and self.action_button.isEnabled():
+            self.edit_requested.emit()
+        elif plain and key == Qt.Key.Key_Left:
+            self.show_version(self.index - 1)
+        elif plain and key == Qt.Key.Key_Right:
+            self.show_version(self.index + 1)
+        else:
+            super().keyPressEvent(event)
 
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.message.content)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QPushButton, QRadioButton, QScrollArea, QTextBrowser, QToolButton, QVBoxLayout, QWidget,
 )
 
+from gazal_desktop.ui.keys import tab_moves_focus
 from gazal_desktop.core.quiz import (CONFIDENCE, LETTERS, RATING_NAMES, QuizItem, QuizSession, Response,
                                      extract_choice)
 from gazal_desktop.core.scheduling import interval_text
@@ -183,6 +184,7 @@ class QuizPlayer(QWidget):
         self.commit_next = QPlainTextEdit()
         self.commit_next.setPlaceholderText("Your next step in management")
         self.commit_next.setMaximumHeight(90)
+        tab_moves_focus(self.commit_next)
         cl.addRow("Diagnosis", self.commit_dx)
         cl.addRow("Next step", self.commit_next)
         self.body.addWidget(self.commit_box)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QInputDialog, QLabel, QPushButton,
     QSpinBox, QWidget,
@@ -17,19 +17,83 @@ from gazal_desktop.core.sampling import BUILTIN_PRESETS, PresetStore, Sampling
 from gazal_desktop.core.settings import AppSettings
 
 
+_ORIGINAL: dict = {}  # the platform's own style, palette and font, before any choice
+
+
+def dark_palette() -> QPalette:
+    """A dark palette for Qt's Fusion style (platforms without a dark theme of their own,
+    Linux on X11 among them, ignored the colour-scheme hint)."""
+    p = QPalette()
+    colors = {
+        QPalette.ColorRole.Window: "#202124", QPalette.ColorRole.WindowText: "#e8eaed",
+        QPalette.ColorRole.Base: "#17181a", QPalette.ColorRole.AlternateBase: "#26272b",
+        QPalette.ColorRole.ToolTipBase: "#303134", QPalette.ColorRole.ToolTipText: "#e8eaed",
+        QPalette.ColorRole.Text: "#e8eaed", QPalette.ColorRole.Button: "#2b2c30",
+        QPalette.ColorRole.ButtonText: "#e8eaed", QPalette.ColorRole.BrightText: "#ff6b6b",
+        QPalette.ColorRole.Highlight: "#3d7bd9", QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: "#8ab4f8", QPalette.ColorRole.PlaceholderText: "#9aa0a6",
+    }
+    for role, value in colors.items():
+        p.setColor(role, QColor(value))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6f7378"))
+    return p
+
+
 def apply_appearance(settings: AppSettings) -> None:
-    """Theme (following the system unless chosen) and font size, applied at once."""
-    app = QGuiApplication.instance()
+    """Theme and font size, applied at once on every platform: "light" and "dark" use Qt's
+    Fusion style with a light or dark palette; "system" gives back the platform's own look.
+    Font size 0 is the system's size."""
+    from PySide6.QtWidgets import QApplication, QStyleFactory
+
+    app = QApplication.instance()
     if app is None:
         return
+    if not _ORIGINAL:
+        _ORIGINAL.update(style=app.style().name(), palette=QPalette(app.palette()), font=QFont(app.font()))
     hints = app.styleHints()
     scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(settings.theme, Qt.ColorScheme.Unknown)
-    if hasattr(hints, "setColorScheme"):  # Qt 6.8+
+    if hasattr(hints, "setColorScheme"):  # Qt 6.8+: native dialogs and the title bar follow too
         hints.setColorScheme(scheme)
-    font = app.font()
+    if settings.theme in ("light", "dark"):
+        app.setStyle(QStyleFactory.create("Fusion"))
+        app.setPalette(dark_palette() if settings.theme == "dark" else app.style().standardPalette())
+    else:
+        app.setStyle(QStyleFactory.create(_ORIGINAL["style"]) or app.style())
+        app.setPalette(_ORIGINAL["palette"])
+    font = QFont(_ORIGINAL["font"])
     if settings.font_size:
         font.setPointSize(settings.font_size)
-        app.setFont(font)
+    app.setFont(font)
+
+
+class LayersSpin(QSpinBox):
+    """GPU layers in words: -2 recommended, -1 all, 0 none (CPU only), else a count."""
+
+    WORDS = {-2: "Recommended by the fit check", -1: "All layers", 0: "None (CPU only)"}
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRange(-2, 1000)
+
+    def textFromValue(self, value: int) -> str:  # noqa: N802 (Qt)
+        return self.WORDS.get(value, str(value))
+
+    def valueFromText(self, text: str) -> int:  # noqa: N802 (Qt)
+        for value, words in self.WORDS.items():
+            if text.strip().lower() == words.lower():
+                return value
+        try:
+            return int(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        from PySide6.QtGui import QValidator
+
+        if any(w.lower().startswith(text.strip().lower()) for w in self.WORDS.values()) or text.strip().lstrip("-").isdigit():
+            return QValidator.State.Acceptable, text, pos
+        return QValidator.State.Intermediate, text, pos
 
 
 class SettingsDialog(QDialog):
@@ -70,10 +134,9 @@ class SettingsDialog(QDialog):
         self.n_ctx = QSpinBox(minimum=512, maximum=131072, singleStep=1024)
         self.n_ctx.setValue(settings.n_ctx)
         form.addRow("Context length (tokens)", self.n_ctx)
-        self.gpu_layers = QSpinBox(minimum=-2, maximum=1000)
-        self.gpu_layers.setSpecialValueText("Recommended by the fit check")
+        self.gpu_layers = LayersSpin()
         self.gpu_layers.setValue(settings.n_gpu_layers)
-        self.gpu_layers.setToolTip("-2: recommended, -1: all layers, 0: CPU only")
+        self.gpu_layers.setToolTip("Recommended by the fit check, all layers, none (CPU only), or a number")
         form.addRow("GPU layers", self.gpu_layers)
         self.threads = QSpinBox(minimum=0, maximum=256)
         self.threads.setSpecialValueText("All cores")

@@ -28,13 +28,14 @@ def test_the_real_template_passes_its_check():
 
 @pytest.mark.parametrize("template, said", [
     (HANG, "did not finish"), (HANG_SILENT, "did not finish"), (REPEAT, "too large"),
-    (DOUBLING, "memory"), (DROPS, "missing"), ("{{ raise_exception('no') }}", "failed"),
+    (DOUBLING, "memory|did not finish"), (DROPS, "missing"), ("{{ raise_exception('no') }}", "failed"),
 ])
 def test_a_hostile_template_is_refused_in_words_within_its_limit(template, said):
     t = time.monotonic()
     with pytest.raises(ct.TemplateError) as err:
         ct.check_template(template, "<|im_end|>", "", seconds=3)
-    assert said in str(err.value) and "cannot be used safely" in str(err.value)
+    # (a doubling string ends at the memory limit, or at the time limit on a busy machine)
+    assert any(part in str(err.value) for part in said.split("|")) and "cannot be used safely" in str(err.value)
     assert time.monotonic() - t < 20  # killed at its limit, not waited on
 
 

@@ -1,0 +1,120 @@
+"""What a new user tripped over in the first hour, each reproduced and fixed (issue 18)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+from gazal_desktop.core.scripted import ScriptedBackend
+from gazal_desktop.core.settings import AppSettings
+from gazal_desktop.ui.settings_dialog import LayersSpin, apply_appearance
+
+
+def test_dark_and_light_themes_and_font_size_apply_at_once(qapp):
+    original = QApplication.font().pointSize()
+    try:
+        apply_appearance(AppSettings(theme="dark", font_size=15))
+        assert QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 80
+        assert QApplication.palette().color(QPalette.ColorRole.WindowText).lightness() > 180
+        assert QApplication.font().pointSize() == 15  # no restart
+        apply_appearance(AppSettings(theme="light"))
+        assert QApplication.palette().color(QPalette.ColorRole.Window).lightness() > 180
+        assert QApplication.font().pointSize() == original  # "System" size is back at once
+    finally:
+        apply_appearance(AppSettings())
+
+
+def test_gpu_layers_are_said_in_words():
+    spin = LayersSpin()
+    assert [spin.textFromValue(v) for v in (-2, -1, 0, 12)] == [
+        "Recommended by the fit check", "All layers", "None (CPU only)", "12"]
+    assert spin.valueFromText("All layers") == -1 and spin.valueFromText("20") == 20
+
+
+def test_changing_the_context_offers_to_reload_the_model(window, qtbot, monkeypatch):
+    backend = ScriptedBackend()
+    backend.path = window.data_dir / "model.gguf"  # a loaded local model has a file
+    window.set_backend(backend)
+    asked, reloaded = [], []
+
+    def accept(dlg):
+        dlg.n_ctx.setValue(window.settings.n_ctx * 2)
+        return QDialog.DialogCode.Accepted
+
+    from gazal_desktop.ui import settings_dialog
+
+    monkeypatch.setattr(settings_dialog.SettingsDialog, "exec", accept)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(window, "reload_model", lambda: reloaded.append(True))
+    window.open_settings()
+    assert len(asked) == 1 and "context length" in asked[0] and "model.gguf" in asked[0]
+    assert reloaded == [True]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.No)
+    window.open_settings()
+    assert "next time a model is loaded" in window.statusBar().currentMessage()
+
+
+def test_escape_with_nothing_running_changes_nothing(window, qtbot):
+    window.set_backend(ScriptedBackend(["Answer."]))
+    window.library_pane.list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: window.chat_view.session is not None, timeout=5000)
+    window.chat_view.send("Diagnosis?")
+    qtbot.waitUntil(lambda: not window.chat_view.generating, timeout=10000)
+    before = window.chat_view.state.text()
+    qtbot.keyClick(window.chat_view.composer, Qt.Key.Key_Escape)
+    assert window.chat_view.state.text() == before and "Stopping" not in before
+
+
+def test_an_empty_answer_is_said(window, qtbot):
+    window.set_backend(ScriptedBackend([""]))
+    window.library_pane.list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: window.chat_view.session is not None, timeout=5000)
+    window.chat_view.send("Diagnosis?")
+    qtbot.waitUntil(lambda: not window.chat_view.generating, timeout=10000)
+    assert "without writing an answer" in window.chat_view.state.text()
+
+
+def test_tab_moves_focus_and_ctrl_tab_types_a_tab(window, qtbot):
+    window.activateWindow()
+    composer = window.chat_view.composer
+    composer.setFocus()
+    qtbot.keyClick(composer, Qt.Key.Key_Tab)
+    assert composer.toPlainText() == ""  # Tab typed nothing
+    qtbot.keyClick(composer, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert composer.toPlainText() == "\t"
+
+
+def test_messages_and_their_actions_work_from_the_keyboard(window, qtbot):
+    window.set_backend(ScriptedBackend(["First answer.", "Second answer."]))
+    window.library_pane.list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: window.chat_view.session is not None, timeout=5000)
+    window.chat_view.send("Diagnosis?")
+    qtbot.waitUntil(lambda: not window.chat_view.generating, timeout=10000)
+    question, answer = window.chat_view.message_widgets()
+    for w in (question, answer):
+        assert w.focusPolicy() == Qt.FocusPolicy.StrongFocus
+        assert w.copy_button.focusPolicy() == Qt.FocusPolicy.StrongFocus
+        assert w.action_button.focusPolicy() == Qt.FocusPolicy.StrongFocus
+    qtbot.keyClick(answer, Qt.Key.Key_C)
+    assert QGuiApplication.clipboard().text() == "First answer."
+    qtbot.keyClick(answer, Qt.Key.Key_R)  # regenerate: a second version
+    qtbot.waitUntil(lambda: not window.chat_view.generating, timeout=10000)
+    answer = window.chat_view.message_widgets()[1]
+    assert len(answer.versions) == 2 and answer.message.content == "Second answer."
+    qtbot.keyClick(answer, Qt.Key.Key_Left)
+    assert answer.message.content == "First answer."
+    qtbot.keyClick(answer, Qt.Key.Key_Right)
+    assert answer.message.content == "Second answer."
+
+
+def test_help_lists_every_shortcut(window, qtbot):
+    from gazal_desktop.ui.keys import shortcut_rows
+
+    rows = shortcut_rows(window)
+    keys = {k for _, k, _ in rows}
+    assert {"Ctrl+N", "Ctrl+,", "Ctrl+Shift+S", "F1", "Ctrl+Enter", "Esc", "C", "R", "E"} <= keys
+    window.show_shortcuts()
+    table = window.shortcuts_dialog.findChild(__import__("PySide6.QtWidgets", fromlist=["QTableWidget"]).QTableWidget)
+    assert table.rowCount() == len(rows)
+    window.shortcuts_dialog.close()
