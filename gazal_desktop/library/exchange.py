@@ -90,7 +90,7 @@ def import_json(cases: CaseStore, chats: ChatStore, data: dict) -> ImportReport:
             title = item.get("title") if isinstance(item, dict) and isinstance(item.get("title"), str) else ""
             report.errors.append(f"case {n}{f' ({title})' if title else ''}: {exc}")
             continue
-        existing = cases.get_by_uid(case.uid)
+        existing = cases.get_by_uid(case.uid) or cases.find_by_hash(case.content_hash())
         if existing is not None:
             report.duplicates.append(case.title)
             continue
@@ -164,6 +164,18 @@ def export_markdown(case: Case, conversations: list[tuple[Conversation, list[Sto
 
 
 # -- case packs ---------------------------------------------------------------------------------
+def import_any(cases: CaseStore, chats: ChatStore, data) -> ImportReport:
+    """What File ▸ Import reads: a case pack, or a library export (with its discussions), so
+    that whatever the app exported can be imported again."""
+    kind = data.get("format") if isinstance(data, dict) else None
+    if kind == PACK_FORMAT:
+        return import_pack(cases, data)
+    if kind == EXPORT_FORMAT:
+        return import_json(cases, chats, data)
+    raise LibraryError("This file is neither a Gazal case pack nor a Gazal Desktop library export"
+                       + (f" (its format is {str(kind)[:60]!r})." if kind else " (it has no 'format' field)."))
+
+
 def export_pack(cases: list[Case], title: str, pack_id: str, release: int = 1) -> dict:
     items = []
     for c in cases:

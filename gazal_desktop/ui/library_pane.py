@@ -6,8 +6,9 @@ Every database call goes through the single-threaded TaskRunner, off the GUI thr
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem,
+    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
     QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
@@ -93,6 +94,8 @@ class LibraryPane(QWidget):
     status = Signal(str)
     deleted = Signal(int, str)  # case id, title (the window offers Undo)
     failed = Signal(str)
+    undo_requested = Signal()  # Ctrl+Z in the list
+    selection_cleared = Signal()  # the open case is no longer in the list (a search or filter hid it)
 
     def __init__(self, runner: TaskRunner, store: CaseStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +113,22 @@ class LibraryPane(QWidget):
         layout.addLayout(filters)
         self.list = QListWidget(self)
         layout.addWidget(self.list, 1)
+        self.no_match = QWidget(self)  # what an empty result says, with the way out
+        row = QHBoxLayout(self.no_match)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.no_match_label = QLabel("")
+        self.no_match_label.setWordWrap(True)
+        self.no_match_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.clear_filters_button = QPushButton("Clear search and filters")
+        self.clear_filters_button.clicked.connect(self.clear_filters)
+        row.addWidget(self.no_match_label, 1)
+        row.addWidget(self.clear_filters_button)
+        self.no_match.setVisible(False)
+        layout.addWidget(self.no_match)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.list, self.delete_case,
+                  context=Qt.ShortcutContext.WidgetShortcut)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), self.list, self.undo_requested.emit,
+                  context=Qt.ShortcutContext.WidgetShortcut)
         buttons = QHBoxLayout()
         self.new_button, self.edit_button = QPushButton("New"), QPushButton("Edit")
         self.duplicate_button, self.delete_button = QPushButton("Duplicate"), QPushButton("Delete")
@@ -190,9 +209,24 @@ class LibraryPane(QWidget):
                     self.list.setCurrentItem(item)
             self.list.blockSignals(False)
             self.loaded = True
+            filtered = bool(text) or specialty is not None or tag is not None
+            self.no_match.setVisible(not rows and filtered)
+            if not rows and filtered:
+                what = f"“{text}”" if text else "these filters"
+                self.no_match_label.setText(f"No cases match {what}.")
+            if current is not None and self.list.currentItem() is None:
+                self.selection_cleared.emit()  # its vignette must not stay on screen as if listed
             self.status.emit(f"{len(rows)} case{'s' if len(rows) != 1 else ''}")
 
         self.runner.run(fetch, show, self._on_error)
+
+    def clear_filters(self) -> None:
+        for combo in (self.specialty, self.tag):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(0)
+            combo.blockSignals(False)
+        self.search.clear()
+        self.refresh()
 
     def current_case_id(self) -> int | None:
         item = self.list.currentItem()

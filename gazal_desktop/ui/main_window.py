@@ -23,7 +23,9 @@ from gazal_desktop.library.chats import ChatStore
 from gazal_desktop.library.db import BACKUP_INTERVAL, Library, LibraryError
 from gazal_desktop.core.atomic import write_text_atomic as write_atomic
 from gazal_desktop.library.quiz import QuizStore
-from gazal_desktop.library.exchange import export_json, export_markdown, import_medqa_jsonl, import_pack, read_json_file
+from gazal_desktop.library.exchange import (
+    export_json, export_markdown, export_pack, import_any, import_medqa_jsonl, read_json_file,
+)
 from gazal_desktop.safety import DISCLAIMER, DISCLAIMER_TITLE, DISCLAIMER_VERSION
 from gazal_desktop.ui.changes import Changes
 from gazal_desktop.ui.chat_view import ChatView
@@ -97,6 +99,8 @@ class MainWindow(QMainWindow):
         self.library_pane.status.connect(lambda t: self.statusBar().showMessage(t, 5000))
         self.library_pane.failed.connect(lambda t: show_error(self, t))
         self.library_pane.deleted.connect(self._on_deleted)
+        self.library_pane.undo_requested.connect(self._on_undo_clicked)
+        self.library_pane.selection_cleared.connect(self._on_selection_cleared)
         self.chat_view.open_model_requested.connect(self.open_model)
         self.chat_view.download_requested.connect(self.download_model)
         self.chat_view.convert_requested.connect(self.convert_model)
@@ -122,10 +126,11 @@ class MainWindow(QMainWindow):
         f = self.menuBar().addMenu("&File")
         action(f, "New case…", self.library_pane.new_case, "Ctrl+N")
         action(f, "New discussion of this case", self.new_discussion, "Ctrl+Shift+N")
-        action(f, "Import case pack…", self.import_pack)
+        action(f, "Import case pack or library export…", self.import_pack, "Ctrl+I")
         action(f, "Import MedQA questions (JSONL)…", self.import_medqa)
         action(f, "Export case as Markdown…", self.export_markdown)
-        action(f, "Export library (JSON)…", self.export_library)
+        action(f, "Export library (JSON, with discussions)…", self.export_library)
+        action(f, "Export cases as a case pack…", self.export_case_pack)
         action(f, "Restore a backup…", self.guard.choose_backup)
         f.addSeparator()
         action(f, "Settings…", self.open_settings, "Ctrl+,")
@@ -305,6 +310,14 @@ class MainWindow(QMainWindow):
         self.case = case
         self._attach_session()
 
+    def _on_selection_cleared(self) -> None:
+        """A search or filter hid the open case: its vignette leaves the screen too (a reply
+        being written stays until it ends)."""
+        if self.chat_view.generating:
+            return
+        self.case = None
+        self.chat_view.set_session(None, "", "Choose a case from the list.")
+
     def _on_hit_selected(self, case: Case, conv_id: int, message_id: int) -> None:
         self.case = case
         self._attach_session(conv_id=conv_id, focus_message_id=message_id)
@@ -322,11 +335,32 @@ class MainWindow(QMainWindow):
         self._attach_session(new=True)
 
     def import_pack(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import case pack", "", "Case packs (*.json *.gazalpack)")
+        path, _ = QFileDialog.getOpenFileName(self, "Import a case pack or library export", "",
+                                              "Case packs and exports (*.json *.gazalpack)")
         if path:
-            self.runner.run(lambda: import_pack(self.cases, read_json_file(Path(path))).summary(),
-                            lambda s: (self.statusBar().showMessage(f"Case pack: {s}", 8000), self.changes.cases_changed.emit()),
+            def done(report) -> None:
+                self.changes.cases_changed.emit()
+                self.show_import_report(f"Imported {Path(path).name}", report)
+
+            self.runner.run(lambda: import_any(self.cases, self.chats, read_json_file(Path(path))), done,
                             lambda e, tb: show_error(self, str(e), tb))
+
+    def show_import_report(self, title: str, report) -> None:
+        """What an import did, in a dialog that stays until read (the status bar was overwritten
+        at once): added, updated, duplicates skipped, and each error by case or line."""
+        self.statusBar().showMessage(f"{title}: {report.summary()}", 8000)
+        box = QMessageBox(QMessageBox.Icon.Warning if report.errors else QMessageBox.Icon.Information,
+                          title, f"{report.summary()}.", QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        details = []
+        if report.duplicates:
+            details += ["Already in the library (skipped):"] + [f"  {t}" for t in report.duplicates[:200]]
+        if report.errors:
+            details += ["Not imported:"] + [f"  {e}" for e in report.errors[:500]]
+        if details:
+            box.setDetailedText("\n".join(details))
+        self.import_report_box = box
+        box.open()
 
     def import_medqa(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import MedQA questions", "", "JSON Lines (*.jsonl *.json)")
@@ -349,11 +383,8 @@ class MainWindow(QMainWindow):
                 lib.db.conn.close()
 
         def done(report):
-            msg = f"MedQA import: {report.summary()}"
-            if report.errors:
-                show_error(self, msg, "\n".join(report.errors))
-            self.statusBar().showMessage(msg, 8000)
             self.changes.cases_changed.emit()
+            self.show_import_report(f"Imported {Path(path).name}", report)
 
         def failed(e, tb):
             self.changes.cases_changed.emit()  # the batches already in are shown
@@ -383,6 +414,42 @@ class MainWindow(QMainWindow):
                                                                         ensure_ascii=False)),
                             lambda _: self.statusBar().showMessage(f"Exported {path}", 5000),
                             lambda e, tb: show_error(self, str(e), tb))
+
+    def export_case_pack(self) -> None:
+        """A pack a teacher can hand out: this case, the cases listed now, or the whole library."""
+        choices = ["The whole library", "The cases listed now (search and filters)"]
+        if self.case is not None:
+            choices.insert(0, f"This case: {self.case.title}")
+        which, ok = QInputDialog.getItem(self, "Export a case pack", "Cases to put in the pack:", choices, 0, False)
+        if not ok:
+            return
+        title, ok = QInputDialog.getText(self, "Export a case pack", "Title of the pack:", text="Teaching cases")
+        if not ok:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export a case pack", f"{title or 'cases'}.gazalpack.json",
+                                              "Case packs (*.json)")
+        if not path:
+            return
+        listed = [self.library_pane.list.item(i).data(Qt.ItemDataRole.UserRole)
+                  for i in range(self.library_pane.list.count())]
+        this = self.case.id if self.case is not None and which.startswith("This case") else None
+
+        def run() -> int:
+            import uuid
+
+            if this is not None:
+                chosen = [self.cases.get(this)]
+            elif which.startswith("The cases listed"):
+                chosen = [self.cases.get(i) for i in listed]
+            else:
+                chosen = self.cases.list(sort="title")
+            pack = export_pack(chosen, title or "Teaching cases", f"pack-{uuid.uuid4().hex[:12]}")
+            write_atomic(Path(path), json.dumps(pack, indent=1, ensure_ascii=False))
+            return len(chosen)
+
+        self.runner.run(run, lambda n: self.statusBar().showMessage(f"Exported {n} case{'s' if n != 1 else ''} "
+                                                                    f"to {path}", 8000),
+                        lambda e, tb: show_error(self, str(e), tb))
 
     # -- models ---------------------------------------------------------------------------------
     def open_model(self, path: str | None = None) -> None:

@@ -257,3 +257,31 @@ def test_a_big_import_commits_in_batches_while_the_app_keeps_saving(tmp_path):
     again = import_medqa_jsonl(main_store, [_medqa_line(i) for i in range(3)] * 2)
     assert again.added == 0 and len(again.duplicates) == 6
     lib.close(backup=False)
+
+
+def test_whatever_the_app_exports_imports_again_with_duplicates_detected(stores, tmp_path):
+    from gazal_desktop.library.exchange import import_any
+
+    cases, chats = stores
+    load_starter_library(cases)
+    c = cases.list()[0]
+    conv = chats.start(Conversation(c.id, model_file="m.gguf"))
+    chats.add_message(StoredMessage(conv.id, "user", "Which artery?"))
+    exported = json.loads(json.dumps(export_json(cases, chats)))  # as written to the file
+    pack = json.loads(json.dumps(export_pack(cases.list(), "My pack", "pack-1")))
+    other = Library.open(tmp_path / "other")
+    o_cases, o_chats = CaseStore(other), ChatStore(other)
+    report = import_any(o_cases, o_chats, exported)
+    assert report.added == cases.count() and not report.errors
+    again = import_any(o_cases, o_chats, exported)
+    assert again.added == 0 and len(again.duplicates) == cases.count()  # nothing twice
+    copied = next(x for x in o_cases.list() if x.uid == c.uid)
+    assert [m.content for m in o_chats.messages(o_chats.conversations(copied.id)[0].id)] == ["Which artery?"]
+    third = Library.open(tmp_path / "third")
+    t_cases = CaseStore(third)
+    assert import_any(t_cases, ChatStore(third), pack).added == cases.count()
+    assert import_any(t_cases, ChatStore(third), exported).added == 0  # same cases from the pack: duplicates
+    with pytest.raises(LibraryError, match="neither a Gazal case pack nor"):
+        import_any(t_cases, ChatStore(third), {"format": "something-else"})
+    other.close(backup=False)
+    third.close(backup=False)

@@ -118,3 +118,47 @@ def test_help_lists_every_shortcut(window, qtbot):
     table = window.shortcuts_dialog.findChild(__import__("PySide6.QtWidgets", fromlist=["QTableWidget"]).QTableWidget)
     assert table.rowCount() == len(rows)
     window.shortcuts_dialog.close()
+
+
+def test_delete_and_ctrl_z_work_in_the_library_list(window, qtbot):
+    pane = window.library_pane
+    before = pane.titles()
+    pane.list.setCurrentRow(0)
+    pane.list.setFocus()
+    qtbot.keyClick(pane.list, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: len(pane.titles()) == len(before) - 1, timeout=5000)
+    qtbot.keyClick(pane.list, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: pane.titles() == before, timeout=5000)
+
+
+def test_a_search_with_no_results_says_so_and_clears_the_hidden_case(window, qtbot):
+    pane = window.library_pane
+    pane.list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: window.chat_view.session is not None and window.chat_view.vignette.isVisible(), timeout=5000)
+    pane.search.setText("zzqx-no-such-word")
+    qtbot.waitUntil(lambda: pane.no_match.isVisible(), timeout=5000)
+    assert "No cases match “zzqx-no-such-word”" in pane.no_match_label.text()
+    assert window.case is None and not window.chat_view.vignette.isVisible()  # not left on screen
+    pane.clear_filters_button.click()
+    qtbot.waitUntil(lambda: pane.list.count() > 0 and not pane.no_match.isVisible(), timeout=5000)
+    assert pane.search.text() == ""
+
+
+def test_an_import_says_what_it_did_in_a_dialog(window, qtbot, tmp_path, monkeypatch):
+    import json as _json
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from gazal_desktop.library.exchange import export_pack
+
+    pack = export_pack(window.cases.list()[:3], "Three", "pack-3")
+    pack["cases"].append({"title": 5})
+    path = tmp_path / "three.json"
+    path.write_text(_json.dumps(pack))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    window.import_pack()
+    qtbot.waitUntil(lambda: getattr(window, "import_report_box", None) is not None, timeout=5000)
+    box = window.import_report_box
+    assert "0 added" in box.text() and "3 already in the library" in box.text() and "1 skipped" in box.text()
+    assert "case 4" in box.detailedText()
+    box.close()
