@@ -297,6 +297,9 @@ def start(args: argparse.Namespace):
 
     apply_appearance(settings)
     window = MainWindow(folder, settings, lib, runner, TaskRunner(1))  # the database and the model threads
+    from gazal_desktop.ui.session_memory import reopen_last_model, restore
+
+    restore(window)  # size, splitter, tab and case as they were left
     window.show()
     listen_for_second_launch(folder, window)
     if getattr(settings, "problem", None):
@@ -308,6 +311,8 @@ def start(args: argparse.Namespace):
         window.set_backend(ScriptedBackend(delay=0.01))
     elif args.model:
         window.open_model(args.model)
+    else:
+        reopen_last_model(window)  # in the background, with Cancel
     return window
 
 

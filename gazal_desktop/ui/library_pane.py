@@ -96,6 +96,7 @@ class LibraryPane(QWidget):
     failed = Signal(str)
     undo_requested = Signal()  # Ctrl+Z in the list
     selection_cleared = Signal()  # the open case is no longer in the list (a search or filter hid it)
+    listed = Signal()  # the list was filled (after each search or change)
 
     def __init__(self, runner: TaskRunner, store: CaseStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -217,6 +218,7 @@ class LibraryPane(QWidget):
             if current is not None and self.list.currentItem() is None:
                 self.selection_cleared.emit()  # its vignette must not stay on screen as if listed
             self.status.emit(f"{len(rows)} case{'s' if len(rows) != 1 else ''}")
+            self.listed.emit()
 
         self.runner.run(fetch, show, self._on_error)
 

@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
         self.library_pane = LibraryPane(runner, self.cases, self)
         self.library_pane.subscribe(self.changes)
         self.chat_view = ChatView(self, runner=self.model_runner)
-        split = QSplitter(Qt.Orientation.Horizontal, self)
+        self.split = split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.library_pane)
         split.addWidget(self.chat_view)
         split.setStretchFactor(1, 3)
@@ -452,7 +452,9 @@ class MainWindow(QMainWindow):
                         lambda e, tb: show_error(self, str(e), tb))
 
     # -- models ---------------------------------------------------------------------------------
-    def open_model(self, path: str | None = None) -> None:
+    def open_model(self, path: str | None = None, confirm: bool = True) -> None:
+        """Fit check, then load. `confirm=False` (reopening last time's model) loads without
+        asking unless it will not fit."""
         if not path:
             path, _ = QFileDialog.getOpenFileName(self, "Open a GGUF model", "", "GGUF models (*.gguf)")
         if not path:
@@ -463,7 +465,7 @@ class MainWindow(QMainWindow):
             shape = hardware.ModelShape.from_gguf(path)
             return shape, hardware.recommend(shape, hardware.detect(), self.settings.n_ctx)
 
-        def confirm(result):
+        def decide(result):
             shape, f = result
             text = f"{shape.name}: {f.describe(shape.n_layer)}"
             if f.notes:
@@ -471,13 +473,16 @@ class MainWindow(QMainWindow):
             if f.verdict == "won't fit":
                 show_error(self, "This model will not fit in this computer's memory.", text)
                 return
+            if not confirm:
+                self._load(path, f)
+                return
             box = QMessageBox(QMessageBox.Icon.Question, "Load model", text + "\n\nLoad it now?",
                               QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
             box.setTextFormat(Qt.TextFormat.PlainText)  # the GGUF's own name is shown: plain text
             if box.exec() == QMessageBox.StandardButton.Yes:
                 self._load(path, f)
 
-        self.runner.run(fit, confirm, lambda e, tb: show_error(self, f"This file cannot be used as a model: {e}", tb))
+        self.runner.run(fit, decide, lambda e, tb: show_error(self, f"This file cannot be used as a model: {e}", tb))
 
     def _load(self, path: str, fit) -> None:
         from gazal_desktop.core.backends.local import LocalBackend, LocalSettings
@@ -492,6 +497,7 @@ class MainWindow(QMainWindow):
         def done(backend):
             dialog.close()
             self.set_backend(backend)
+            self.settings.last_model = str(path)  # reopened at the next start
             if backend.fallback_reason:
                 self.statusBar().showMessage(backend.fallback_reason, 20000)
 
@@ -567,7 +573,11 @@ class MainWindow(QMainWindow):
         self.library_closed = True
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        from gazal_desktop.ui.session_memory import remember
+
         self._closing = True  # an import stops after its current batch
+        if not self.library_closed:
+            remember(self)
         self.close_library_now(backup=True)
         self.runner.close()  # what is still queued must not reach the closed library
         self.model_runner.close()

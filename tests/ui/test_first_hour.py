@@ -162,3 +162,53 @@ def test_an_import_says_what_it_did_in_a_dialog(window, qtbot, tmp_path, monkeyp
     assert "0 added" in box.text() and "3 already in the library" in box.text() and "1 skipped" in box.text()
     assert "case 4" in box.detailedText()
     box.close()
+
+
+def test_the_window_case_and_model_are_as_the_learner_left_them(qtbot, tmp_path, tiny_gguf):
+    from gazal_desktop import app as app_mod
+    from gazal_desktop.core.settings import load_settings
+    from gazal_desktop.ui.main_window import MainWindow
+    from gazal_desktop.ui.session_memory import reopen_last_model, restore
+    from gazal_desktop.ui.threads import TaskRunner
+
+    folder = tmp_path / "data"
+
+    def open_window():
+        runner = TaskRunner(1)
+        lib = app_mod.open_library_or_recover(runner, folder)
+        w = MainWindow(folder, load_settings(folder), lib, runner)
+        qtbot.addWidget(w)
+        restore(w)
+        w.show()
+        qtbot.waitUntil(lambda: w.library_pane.loaded, timeout=10000)
+        return w
+
+    first = open_window()
+    first.resize(1030, 710)
+    first.split.setSizes([300, 700])
+    first.library_pane.list.setCurrentRow(3)
+    qtbot.waitUntil(lambda: first.case is not None, timeout=5000)
+    case_id = first.case.id
+    left = (first.width(), first.height())
+    share = first.split.sizes()[0] / sum(first.split.sizes())
+    assert left != (1200, 800)  # not the default size
+    first.settings.last_model = str(tiny_gguf)
+    first.close()
+
+    second = open_window()
+    qtbot.waitUntil(lambda: second.case is not None and second.case.id == case_id, timeout=5000)
+    # (the offscreen test screen is 800 px wide: Qt keeps a restored window on the screen)
+    assert second.height() == left[1] and second.minimumSizeHint().width() <= second.width() <= left[0]
+    assert abs(second.split.sizes()[0] / sum(second.split.sizes()) - share) < 0.05  # the splitter as left
+    assert reopen_last_model(second) is True  # loads in the background, no question asked
+    qtbot.waitUntil(lambda: second.backend is not None, timeout=30000)
+    assert tiny_gguf.name in second.model_label.text()
+    second.close()
+
+    tiny_gone = load_settings(folder)
+    tiny_gone.last_model = str(tmp_path / "moved-away.gguf")
+    third = open_window()
+    third.settings = tiny_gone
+    assert reopen_last_model(third) is False
+    assert "no longer at" in third.statusBar().currentMessage() and third.settings.last_model == ""
+    third.close()
