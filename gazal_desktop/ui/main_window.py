@@ -31,6 +31,7 @@ from gazal_desktop.ui.changes import Changes
 from gazal_desktop.ui.chat_view import ChatView
 from gazal_desktop.ui.discussions import Discussions
 from gazal_desktop.ui.library_pane import LibraryPane
+from gazal_desktop.ui.model_actions import ModelActions
 from gazal_desktop.ui.threads import TaskRunner
 
 
@@ -42,7 +43,7 @@ def show_error(parent, message: str, detail: str = "") -> None:
     box.exec()
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ModelActions, QMainWindow):
     def __init__(self, data_dir: Path, settings: AppSettings, library: Library, runner: TaskRunner,
                  model_runner: TaskRunner | None = None) -> None:
         """`runner`: the one database thread; `model_runner`: the one thread for model work
@@ -185,25 +186,6 @@ class MainWindow(QMainWindow):
             else:
                 self.statusBar().showMessage(f"The new {' and '.join(changed)} apply the next time a model is loaded.",
                                              10000)
-
-    def reload_model(self) -> None:
-        """Load the open model again with the current settings (the fit check runs again)."""
-        from gazal_desktop.core import hardware
-
-        path = str(self.backend.path)
-
-        def fit():
-            shape = hardware.ModelShape.from_gguf(path)
-            return hardware.recommend(shape, hardware.detect(), self.settings.n_ctx)
-
-        def reload(f) -> None:
-            if f.verdict == "won't fit":
-                show_error(self, "With these settings the model will not fit in this computer's memory; it stays "
-                                 "loaded as it was.", "\n".join(f.notes))
-                return
-            self._load(path, f)
-
-        self.runner.run(fit, reload, lambda e, tb: show_error(self, f"The model could not be reloaded: {e}", tb))
 
     def show_shortcuts(self) -> None:
         from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem, QVBoxLayout
@@ -452,100 +434,6 @@ class MainWindow(QMainWindow):
                         lambda e, tb: show_error(self, str(e), tb))
 
     # -- models ---------------------------------------------------------------------------------
-    def open_model(self, path: str | None = None, confirm: bool = True) -> None:
-        """Fit check, then load. `confirm=False` (reopening last time's model) loads without
-        asking unless it will not fit."""
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open a GGUF model", "", "GGUF models (*.gguf)")
-        if not path:
-            return
-        from gazal_desktop.core import hardware
-
-        def fit():
-            shape = hardware.ModelShape.from_gguf(path)
-            return shape, hardware.recommend(shape, hardware.detect(), self.settings.n_ctx)
-
-        def decide(result):
-            shape, f = result
-            text = f"{shape.name}: {f.describe(shape.n_layer)}"
-            if f.notes:
-                text += "\n\n" + "\n".join(f.notes)
-            if f.verdict == "won't fit":
-                show_error(self, "This model will not fit in this computer's memory.", text)
-                return
-            if not confirm:
-                self._load(path, f)
-                return
-            box = QMessageBox(QMessageBox.Icon.Question, "Load model", text + "\n\nLoad it now?",
-                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-            box.setTextFormat(Qt.TextFormat.PlainText)  # the GGUF's own name is shown: plain text
-            if box.exec() == QMessageBox.StandardButton.Yes:
-                self._load(path, f)
-
-        self.runner.run(fit, decide, lambda e, tb: show_error(self, f"This file cannot be used as a model: {e}", tb))
-
-    def _load(self, path: str, fit) -> None:
-        from gazal_desktop.core.backends.local import LocalBackend, LocalSettings
-
-        cancel = CancelToken()
-        dialog = QProgressDialog("Loading the model…", "Cancel", 0, 100, self)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.canceled.connect(cancel.cancel)
-        dialog.show()
-        layers = fit.n_gpu_layers if self.settings.n_gpu_layers == -2 else self.settings.n_gpu_layers
-        settings = LocalSettings(n_gpu_layers=layers, n_ctx=fit.n_ctx, n_threads=self.settings.n_threads or None)
-        def done(backend):
-            dialog.close()
-            self.set_backend(backend)
-            self.settings.last_model = str(path)  # reopened at the next start
-            if backend.fallback_reason:
-                self.statusBar().showMessage(backend.fallback_reason, 20000)
-
-        def failed(exc, tb):
-            dialog.close()
-            show_error(self, f"The model could not be loaded. {exc}", getattr(exc, "detail", "") or tb)
-
-        self.model_runner.run(lambda report: LocalBackend.load(path, settings, lambda p: report(int(p * 100)), cancel),
-                              done, failed, on_progress=dialog.setValue)
-
-    def download_model(self) -> None:
-        from gazal_desktop.core.paths import models_dir
-        from gazal_desktop.ui.model_setup import DownloadDialog
-
-        dlg = DownloadDialog(models_dir(self.data_dir), self)
-        dlg.downloaded.connect(lambda path: (dlg.accept(), self.open_model(path)))
-        dlg.show()
-
-    def convert_model(self) -> None:
-        from gazal_desktop.core.paths import models_dir
-        from gazal_desktop.ui.model_setup import ConvertDialog
-
-        dlg = ConvertDialog(models_dir(self.data_dir), self)
-        dlg.converted.connect(lambda path: (dlg.accept(), self.open_model(path)))
-        dlg.show()
-
-    def connect_server(self) -> None:
-        url, ok = QInputDialog.getText(self, "Connect to a server", "Server address (for example http://127.0.0.1:8080/v1):",
-                                       text=self.settings.server_url)
-        if not ok or not url:
-            return
-        from gazal_desktop.core.backends.openai_compat import OpenAIBackend
-
-        def connect():
-            b = OpenAIBackend(url, self.settings.server_model)
-            b.check()
-            return b
-
-        def done(b):
-            self.settings.server_url = url
-            self.set_backend(b)
-            try:
-                save_settings(self.data_dir, self.settings)
-            except OSError:
-                self.statusBar().showMessage("Connected; the address could not be saved for next time (disk).", 10000)
-
-        self.runner.run(connect, done, lambda e, tb: show_error(self, str(e), getattr(e, "detail", "") or tb))
-
     def set_backend(self, backend) -> None:
         if self.backend is not None and self.backend is not backend:
             old = self.backend

@@ -212,3 +212,32 @@ def test_the_window_case_and_model_are_as_the_learner_left_them(qtbot, tmp_path,
     assert reopen_last_model(third) is False
     assert "no longer at" in third.statusBar().currentMessage() and third.settings.last_model == ""
     third.close()
+
+
+def test_the_load_dialog_shows_the_settings_and_the_verdict_follows_them(window, qtbot, tiny_gguf):
+    from gazal_desktop.core import hardware
+    from gazal_desktop.core.hardware import GiB, Hardware
+
+    window.open_model(str(tiny_gguf))
+    qtbot.waitUntil(lambda: getattr(window, "load_dialog", None) is not None, timeout=10000)
+    dlg = window.load_dialog
+    assert dlg.gpu_layers.text() in ("Recommended by the fit check", "All layers", "None (CPU only)")
+    before = dlg.verdict.text()
+    dlg.kv_type.setCurrentIndex(dlg.kv_type.findData("q8_0"))
+    assert dlg.verdict.text() != before  # the estimate follows the KV cache type
+    dlg.n_ctx.setValue(dlg.shape.n_ctx_train * 2)
+    assert dlg.warning.isVisible() and "trained on" in dlg.warning.text()
+    dlg.n_ctx.setValue(min(dlg.shape.n_ctx_train, 1024))
+    assert not dlg.warning.isVisible()
+    dlg.accept()  # Load: with the context and KV cache chosen here
+    qtbot.waitUntil(lambda: window.backend is not None, timeout=30000)
+    assert window.backend.settings.kv_type == "q8_0" and window.backend.settings.n_ctx == 1024
+    # On a machine too small for it, Load is off and the dialog says why.
+    shape = hardware.ModelShape.from_gguf(tiny_gguf)
+    tiny = Hardware(ram_total=GiB // 64, ram_available=GiB // 128, gpu_name=None, vram_total=None, vram_free=None,
+                    gpu_offload=False)
+    from gazal_desktop.ui.load_dialog import LoadModelDialog
+
+    small = LoadModelDialog(shape, tiny, 1024)
+    qtbot.addWidget(small)
+    assert not small.load_button.isEnabled() and "will not fit" in small.warning.text()
