@@ -283,6 +283,17 @@ class CaseStore:
             sql += f" LIMIT {int(limit)}"
         return [_row_to_case(r) for r in self.lib.rows(sql, params)]
 
+    def markers(self, due_before: str) -> dict[int, tuple[int, bool]]:
+        """For the case list: case id -> (discussions, a question due before `due_before`)."""
+        out: dict[int, tuple[int, bool]] = {}
+        for cid, n in self.conn.execute("SELECT case_id, count(*) FROM conversations WHERE deleted_at IS NULL "
+                                        "GROUP BY case_id"):
+            out[cid] = (n, False)
+        for (cid,) in self.conn.execute("SELECT DISTINCT case_id FROM quiz_items WHERE status = 'approved' AND "
+                                        "case_id IS NOT NULL AND due IS NOT NULL AND due < ?", (due_before,)):
+            out[cid] = (out.get(cid, (0, False))[0], True)
+        return out
+
     def count(self, include_deleted: bool = False) -> int:
         where = "" if include_deleted else "WHERE deleted_at IS NULL"
         return self.conn.execute(f"SELECT count(*) FROM cases {where}").fetchone()[0]

@@ -113,10 +113,14 @@ class ChatView(QWidget):
         meter = QHBoxLayout()
         self.state = QLabel("")
         self.context = QProgressBar(self)
-        self.context.setTextVisible(True)
-        self.context.setMinimumWidth(240)
-        self.context.setMaximumWidth(320)
+        self.context.setTextVisible(False)  # the words sit beside the bar, never on top of it
+        self.context.setFixedHeight(8)
+        self.context.setMinimumWidth(120)
+        self.context.setMaximumWidth(240)
+        self.context_label = QLabel("", self)
+        self.context_label.setObjectName("contextMeter")
         meter.addWidget(self.state, 1)
+        meter.addWidget(self.context_label)
         meter.addWidget(self.context)
         layout.addLayout(meter)
         self.edit_bar = QWidget(self)
@@ -195,7 +199,7 @@ class ChatView(QWidget):
         if can_send:
             self.update_context()
         else:
-            self.context.setFormat("no model loaded")
+            self._set_context_text("no model loaded")
             self.context.setValue(0)
 
     def _insert(self, messages: list[ChatMessage], at_top: bool) -> None:
@@ -293,12 +297,16 @@ class ChatView(QWidget):
             return
         self._counter.run(lambda: session.context_status(draft),
                           lambda st: self._show_context(st) if session is self.session else None,
-                          lambda exc, tb: self.context.setFormat("context size unknown"))
+                          lambda exc, tb: self._set_context_text("context size unknown"))
+
+    def _set_context_text(self, text: str) -> None:
+        self.context.setFormat(text)
+        self.context_label.setText(text)
 
     def _show_context(self, st) -> None:
         self.context.setMaximum(st.limit)
         self.context.setValue(min(st.used, st.limit))
-        self.context.setFormat(st.describe())
+        self._set_context_text(st.describe())
         colors = {"ok": "", "warn": "QProgressBar::chunk { background: #e0a100; }",
                   "full": "QProgressBar::chunk { background: #c62828; }"}
         self.context.setStyleSheet(colors[st.level])

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from gazal_desktop.ui.case_list import ROW_ROLE, CaseRow, CaseRowDelegate
 from gazal_desktop.ui.keys import tab_moves_focus
 from gazal_desktop.library.cases import DIFFICULTIES, SPECIALTIES, Case, CaseStore
 from gazal_desktop.safety import phi_spans
@@ -109,10 +110,14 @@ class LibraryPane(QWidget):
         filters = QHBoxLayout()
         self.specialty = QComboBox(self)
         self.tag = QComboBox(self)
-        filters.addWidget(self.specialty)
-        filters.addWidget(self.tag)
+        for combo in (self.specialty, self.tag):  # a long tag must not widen the pane (or the window)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+            filters.addWidget(combo, 1)
         layout.addLayout(filters)
         self.list = QListWidget(self)
+        self.list.setItemDelegate(CaseRowDelegate(self.list))
+        self.list.setUniformItemSizes(True)
         layout.addWidget(self.list, 1)
         self.no_match = QWidget(self)  # what an empty result says, with the way out
         row = QHBoxLayout(self.no_match)
@@ -155,6 +160,9 @@ class LibraryPane(QWidget):
     def subscribe(self, changes) -> None:
         """Reload the filters and the list whenever the library's cases change."""
         changes.cases_changed.connect(self.reload_filters)
+        # the rows' markers: discussions and questions due
+        changes.chats_changed.connect(self._debounce.start)
+        changes.quiz_changed.connect(self._debounce.start)
 
     def reload_filters(self) -> None:
         def fetch():
@@ -183,15 +191,27 @@ class LibraryPane(QWidget):
         specialty, tag = self.specialty.currentData(), self.tag.currentData()
 
         def fetch():
+            import datetime as dt
+
+            from gazal_desktop.library.quiz import end_of_local_day
+
+            now = dt.datetime.now(dt.timezone.utc)
+            marks = self.store.markers(end_of_local_day(now).isoformat(timespec="seconds"))
+
+            def row(c, hit: str = "", in_discussion: bool = False) -> CaseRow:
+                n, due = marks.get(c.id, (0, False))
+                return CaseRow(c.title, c.specialty, c.difficulty, n, due, hit, in_discussion)
+
             if text:
                 seen, rows = set(), []
                 for h in self.store.search(text, specialty=specialty, tag=tag, limit=200):
                     if h.case_id not in seen:
                         seen.add(h.case_id)
                         where = (h.conversation_id, h.message_id) if h.kind == "message" else None
-                        rows.append((h.case_id, h.title, h.snippet, where))
+                        rows.append((h.case_id, h.title, row(self.store.get(h.case_id), h.snippet, where is not None),
+                                     where))
                 return rows
-            return [(c.id, c.title, c.specialty, None)
+            return [(c.id, c.title, row(c), None)
                     for c in self.store.list(specialty=specialty, tag=tag, sort="title")]
 
         def show(rows):
@@ -200,11 +220,12 @@ class LibraryPane(QWidget):
             current = self.current_case_id()
             self.list.blockSignals(True)
             self.list.clear()
-            for cid, title, detail, where in rows:
+            for cid, title, case_row, where in rows:
                 item = QListWidgetItem(title + ("  · in a discussion" if where else ""))
                 item.setData(Qt.ItemDataRole.UserRole, cid)
                 item.setData(Qt.ItemDataRole.UserRole + 1, where)
-                item.setToolTip(detail)
+                item.setData(ROW_ROLE, case_row)
+                item.setToolTip(case_row.tooltip())
                 self.list.addItem(item)
                 if cid == current:
                     self.list.setCurrentItem(item)

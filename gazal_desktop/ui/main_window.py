@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QProgressDialog, QPushButton, QSplitter, QTabWidget,
+    QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QProgressDialog, QPushButton, QSplitter, QStyle,
+    QTabWidget,
 )
 
 from gazal_desktop import __version__
@@ -41,6 +42,12 @@ def show_error(parent, message: str, detail: str = "") -> None:
     if detail:
         box.setDetailedText(detail)  # the technical part, one click away
     box.exec()
+
+
+def theme_icon(widget, name: str, fallback) -> QIcon:
+    """The platform's theme icon where it has one (Linux desktops), else Qt's standard one."""
+    icon = QIcon.fromTheme(name)
+    return icon if not icon.isNull() else widget.style().standardIcon(fallback)
 
 
 class MainWindow(ModelActions, QMainWindow):
@@ -76,6 +83,7 @@ class MainWindow(ModelActions, QMainWindow):
         self.tabs.addTab(self.study_view, "Study")
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.study_view.counts_changed.connect(self._on_quiz_counts)
+        self.study_view.counts_changed.connect(lambda _counts: self.changes.quiz_changed.emit())  # "due" markers
         self.study_view.status.connect(lambda t: self.statusBar().showMessage(t, 5000))
         self.setCentralWidget(self.tabs)
         self.model_label = QLabel("No model")
@@ -116,39 +124,51 @@ class MainWindow(ModelActions, QMainWindow):
 
     # -- menus ----------------------------------------------------------------------------------
     def _build_menus(self) -> None:
-        def action(menu, text, slot, shortcut=None):
+        def action(menu, text, slot, shortcut=None, icon=None):
             a = QAction(text, self)
             a.triggered.connect(slot)
             if shortcut:
                 a.setShortcut(QKeySequence(shortcut))
+            if icon:
+                a.setIcon(theme_icon(self, *icon))
             menu.addAction(a)
             return a
 
+        SP = QStyle.StandardPixmap
         f = self.menuBar().addMenu("&File")
-        action(f, "New case…", self.library_pane.new_case, "Ctrl+N")
+        new_case = action(f, "New case…", self.library_pane.new_case, "Ctrl+N", ("document-new", SP.SP_FileIcon))
         action(f, "New discussion of this case", self.new_discussion, "Ctrl+Shift+N")
-        action(f, "Import case pack or library export…", self.import_pack, "Ctrl+I")
+        action(f, "Import case pack or library export…", self.import_pack, "Ctrl+I",
+               ("document-import", SP.SP_DialogOpenButton))
         action(f, "Import MedQA questions (JSONL)…", self.import_medqa)
         action(f, "Export case as Markdown…", self.export_markdown)
         action(f, "Export library (JSON, with discussions)…", self.export_library)
-        action(f, "Export cases as a case pack…", self.export_case_pack)
+        action(f, "Export cases as a case pack…", self.export_case_pack, None, ("document-export", SP.SP_DialogSaveButton))
         action(f, "Restore a backup…", self.guard.choose_backup)
         f.addSeparator()
-        action(f, "Settings…", self.open_settings, "Ctrl+,")
+        settings = action(f, "Settings…", self.open_settings, "Ctrl+,", ("preferences-system", SP.SP_FileDialogDetailedView))
         f.addSeparator()
-        action(f, "Quit", self.close, "Ctrl+Q")
+        action(f, "Quit", self.close, "Ctrl+Q", ("application-exit", SP.SP_DialogCloseButton))
         m = self.menuBar().addMenu("&Model")
-        action(m, "Open GGUF file…", self.open_model)
-        action(m, "Download a GGUF from Hugging Face…", self.download_model)
-        action(m, "Convert a checkpoint (gazal-convert)…", self.convert_model)
-        action(m, "Connect to a server (OpenAI-compatible)…", self.connect_server)
+        open_model = action(m, "Open GGUF file…", self.open_model, "Ctrl+O", ("document-open", SP.SP_DirOpenIcon))
+        action(m, "Download a GGUF from Hugging Face…", self.download_model, None, ("go-down", SP.SP_ArrowDown))
+        action(m, "Convert a checkpoint (gazal-convert)…", self.convert_model, None, ("system-run", SP.SP_BrowserReload))
+        action(m, "Connect to a server (OpenAI-compatible)…", self.connect_server, None,
+               ("network-server", SP.SP_DriveNetIcon))
         st = self.menuBar().addMenu("&Study")
-        action(st, "Study", lambda: self.tabs.setCurrentWidget(self.study_view), "Ctrl+Shift+S")
+        study = action(st, "Study", lambda: self.tabs.setCurrentWidget(self.study_view), "Ctrl+Shift+S",
+                       ("accessories-dictionary", SP.SP_FileDialogContentsView))
         action(st, "Cases", lambda: self.tabs.setCurrentIndex(0), "Ctrl+Shift+L")  # Ctrl+digit strikes options
         action(st, "Write a question about this case (model)…", self.generate_question, "Ctrl+Shift+Q")
         action(st, "Review questions the model wrote…", lambda: self.study_view.review_drafts())
         action(st, "Progress", lambda: (self.tabs.setCurrentWidget(self.study_view), self.study_view.show_progress()))
         action(st, "Export quiz results (CSV)…", lambda: self.study_view.export_results())
+        bar = self.addToolBar("Main")  # the main actions, with icons, one click away
+        bar.setObjectName("mainToolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for a in (new_case, open_model, study, settings):
+            bar.addAction(a)
         h = self.menuBar().addMenu("&Help")
         action(h, "Keyboard shortcuts", self.show_shortcuts, "F1")
         action(h, "About Gazal Desktop", self.about)

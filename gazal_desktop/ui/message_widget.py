@@ -15,7 +15,6 @@ from gazal_desktop.ui.markdown import MarkdownView
 # costs a restyle each).
 MESSAGE_STYLE = (
     "QToolButton#reasoningToggle { border: none; color: gray; }"
-    "QLabel#messageStatus { color: #b26a00; }"
     "QLabel#messageUnsaved { color: #c62828; font-weight: bold; }"
     "QLabel#messageDisclaimer { color: gray; font-size: small; }"
     "MessageWidget:focus { border: 2px solid palette(highlight); border-radius: 4px; }"
@@ -168,6 +167,9 @@ class MessageWidget(QFrame):
         else:
             self.reasoning.setVisible(m.status == "streaming")
         self.answer.set_markdown(m.content)
+        self.status.setProperty("status", m.status)  # coloured by resources/style.qss
+        self.status.style().unpolish(self.status)
+        self.status.style().polish(self.status)
         words = STATUS_WORDS.get(m.status, m.status)
         if m.notice:  # e.g. reasoning cut at its budget: said on the message, kept on reopening
             words = f"{words} · {m.notice}" if words else m.notice

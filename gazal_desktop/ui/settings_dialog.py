@@ -65,6 +65,9 @@ def apply_appearance(settings: AppSettings) -> None:
     if settings.font_size:
         font.setPointSize(settings.font_size)
     app.setFont(font)
+    from gazal_desktop import resources
+
+    app.setStyleSheet(resources.read_text("style.qss"))  # one sheet for both themes (palette colours)
 
 
 class LayersSpin(QSpinBox):

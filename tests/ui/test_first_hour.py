@@ -241,3 +241,43 @@ def test_the_load_dialog_shows_the_settings_and_the_verdict_follows_them(window,
     small = LoadModelDialog(shape, tiny, 1024)
     qtbot.addWidget(small)
     assert not small.load_button.isEnabled() and "will not fit" in small.warning.text()
+
+
+def test_case_rows_carry_specialty_difficulty_and_markers(window, qtbot):
+    from gazal_desktop.library.chats import ChatStore, Conversation, StoredMessage
+    from gazal_desktop.ui.case_list import ROW_ROLE
+
+    pane = window.library_pane
+    item = pane.list.item(0)
+    row = item.data(ROW_ROLE)
+    case = window.cases.get(item.data(Qt.ItemDataRole.UserRole))
+    assert (row.title, row.specialty, row.difficulty) == (case.title, case.specialty, case.difficulty)
+    assert case.title in item.toolTip() and case.specialty in item.toolTip()  # the full title, never cut
+    chats = ChatStore(window.library)
+    conv = chats.start(Conversation(case.id))
+    chats.add_message(StoredMessage(conv.id, "user", "Why?"))
+    window.library.db.conn.execute("UPDATE quiz_items SET due = '2000-01-01T00:00:00+00:00' WHERE case_id = ?",
+                                   (case.id,))
+    pane.refresh()
+    qtbot.waitUntil(lambda: pane.list.item(0).data(ROW_ROLE).discussions == 1, timeout=5000)
+    row = pane.list.item(0).data(ROW_ROLE)
+    assert row.due and "1 discussion" in row.detail() and "due today" in pane.list.item(0).toolTip()
+
+
+def test_one_style_sheet_icons_and_a_readable_context_meter_at_1024x700(window, qtbot):
+    from gazal_desktop.ui.settings_dialog import apply_appearance
+
+    apply_appearance(AppSettings(theme="dark"))
+    try:
+        sheet = QApplication.instance().styleSheet()
+        assert "disclaimerBanner" in sheet and 'status="error"' in sheet  # statuses and the banner, both themes
+        icons = [a for a in window.findChild(__import__("PySide6.QtWidgets", fromlist=["QToolBar"]).QToolBar,
+                                             "mainToolbar").actions()]
+        assert len(icons) == 4 and all(not a.icon().isNull() for a in icons)
+        window.resize(1024, 700)
+        qtbot.wait(50)
+        assert (window.width(), window.height()) == (1024, 700)  # fits; a long tag no longer widens it
+        assert not window.chat_view.context.isTextVisible()  # the words are beside the bar, not on it
+        assert window.chat_view.context_label.text() == window.chat_view.context.format()
+    finally:
+        apply_appearance(AppSettings())
