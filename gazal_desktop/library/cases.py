@@ -308,7 +308,7 @@ class CaseStore:
         return [r[0] for r in rows]
 
     @staticmethod
-    def _filters(specialty, tag, difficulty, include_deleted) -> tuple[str, list]:
+    def _filters(specialty, tag, difficulty, include_deleted) -> tuple[str, list]:  # tag: str or a list
         clauses, params = [], []
         if not include_deleted:
             clauses.append("c.deleted_at IS NULL")
@@ -318,9 +318,10 @@ class CaseStore:
         if difficulty:
             clauses.append("c.difficulty = ?")
             params.append(difficulty)
-        if tag:
-            clauses.append("EXISTS (SELECT 1 FROM json_each(c.tags) WHERE value = ?)")
-            params.append(tag)
+        if tag:  # one tag, or any of several
+            tags = [tag] if isinstance(tag, str) else list(tag)
+            clauses.append(f"EXISTS (SELECT 1 FROM json_each(c.tags) WHERE value IN ({', '.join('?' * len(tags))}))")
+            params.extend(tags)
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def search(self, text: str, specialty: str | None = None, tag: str | None = None,

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from gazal_desktop.ui.case_list import ROW_ROLE, CaseRow, CaseRowDelegate
 from gazal_desktop.ui.keys import tab_moves_focus
+from gazal_desktop.ui.tag_filter import TagFilter
 from gazal_desktop.library.cases import DIFFICULTIES, SPECIALTIES, Case, CaseStore
 from gazal_desktop.safety import phi_spans
 from gazal_desktop.ui.gate import PhiDialog
@@ -109,11 +110,12 @@ class LibraryPane(QWidget):
         layout.addWidget(self.search)
         filters = QHBoxLayout()
         self.specialty = QComboBox(self)
-        self.tag = QComboBox(self)
-        for combo in (self.specialty, self.tag):  # a long tag must not widen the pane (or the window)
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(8)
-            filters.addWidget(combo, 1)
+        self.tag = TagFilter(self)
+        # a long specialty must not widen the pane (or the window)
+        self.specialty.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.specialty.setMinimumContentsLength(8)
+        filters.addWidget(self.specialty, 1)
+        filters.addWidget(self.tag, 1)
         layout.addLayout(filters)
         self.list = QListWidget(self)
         self.list.setItemDelegate(CaseRowDelegate(self.list))
@@ -147,7 +149,7 @@ class LibraryPane(QWidget):
         self._debounce.timeout.connect(self.refresh)
         self.search.textChanged.connect(lambda _: self._debounce.start())
         self.specialty.currentIndexChanged.connect(lambda _: self.refresh())
-        self.tag.currentIndexChanged.connect(lambda _: self.refresh())
+        self.tag.changed.connect(self.refresh)
         self.list.currentItemChanged.connect(self._on_current_changed)
         self.new_button.clicked.connect(self.new_case)
         self.edit_button.clicked.connect(self.edit_case)
@@ -170,16 +172,16 @@ class LibraryPane(QWidget):
 
         def fill(result):
             specialties, tags = result
-            for combo, items, label in ((self.specialty, specialties, "All specialties"), (self.tag, tags, "All tags")):
-                current = combo.currentData()
-                combo.blockSignals(True)
-                combo.clear()
-                combo.addItem(label, None)
-                for it in items:
-                    combo.addItem(it, it)
-                idx = combo.findData(current)
-                combo.setCurrentIndex(max(0, idx))
-                combo.blockSignals(False)
+            combo = self.specialty
+            current = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem("All specialties", None)
+            for it in specialties:
+                combo.addItem(it, it)
+            combo.setCurrentIndex(max(0, combo.findData(current)))
+            combo.blockSignals(False)
+            self.tag.set_tags(tags)
             self.refresh()
 
         self.runner.run(fetch, fill, self._on_error)
@@ -188,7 +190,7 @@ class LibraryPane(QWidget):
         self._generation += 1
         gen = self._generation
         text = self.search.text().strip()
-        specialty, tag = self.specialty.currentData(), self.tag.currentData()
+        specialty, tag = self.specialty.currentData(), (self.tag.selected() or None)
 
         def fetch():
             import datetime as dt
@@ -244,10 +246,12 @@ class LibraryPane(QWidget):
         self.runner.run(fetch, show, self._on_error)
 
     def clear_filters(self) -> None:
-        for combo in (self.specialty, self.tag):
-            combo.blockSignals(True)
-            combo.setCurrentIndex(0)
-            combo.blockSignals(False)
+        self.specialty.blockSignals(True)
+        self.specialty.setCurrentIndex(0)
+        self.specialty.blockSignals(False)
+        self.tag.blockSignals(True)
+        self.tag.clear_selection()
+        self.tag.blockSignals(False)
         self.search.clear()
         self.refresh()
 

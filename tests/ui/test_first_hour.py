@@ -281,3 +281,19 @@ def test_one_style_sheet_icons_and_a_readable_context_meter_at_1024x700(window, 
         assert window.chat_view.context_label.text() == window.chat_view.context.format()
     finally:
         apply_appearance(AppSettings())
+
+
+def test_the_tag_filter_is_searchable_and_takes_several_tags(window, qtbot):
+    pane = window.library_pane
+    tags = window.cases.tags()
+    qtbot.waitUntil(lambda: pane.tag.list.count() == len(tags), timeout=5000)
+    pane.tag.search.setText(tags[0][:3])
+    assert tags[0] in pane.tag.visible_tags() and len(pane.tag.visible_tags()) < len(tags)
+    two = [tags[0], tags[-1]]
+    pane.tag.set_selected(two)
+    expected = {c.title for c in window.cases.list() if set(c.tags) & set(two)}
+    qtbot.waitUntil(lambda: set(pane.titles()) == expected, timeout=5000)
+    assert pane.tag.text() == "2 tags"
+    pane.clear_filters()
+    qtbot.waitUntil(lambda: len(pane.titles()) == window.cases.count(), timeout=5000)
+    assert pane.tag.text() == "All tags"
