@@ -1,6 +1,7 @@
 """Launch the real app on a virtual screen and save screenshots into docs/.
 
     xvfb-run -s "-screen 0 1400x900x24" python docs/make_screenshots.py
+    QT_QPA_PLATFORM=offscreen python docs/make_screenshots.py     (no X server: same pictures)
 
 Uses a fresh data folder and the scripted demonstration backend (`gazal-desktop --demo`),
 so the pictures show the interface, not a model's output quality.
@@ -25,6 +26,7 @@ from gazal_desktop.core.scripted import ScriptedBackend  # noqa: E402
 from gazal_desktop.core.settings import AppSettings  # noqa: E402
 from gazal_desktop.ui.gate import DisclaimerGate  # noqa: E402
 from gazal_desktop.ui.main_window import MainWindow  # noqa: E402
+from gazal_desktop.ui.settings_dialog import apply_appearance  # noqa: E402
 from gazal_desktop.ui.threads import TaskRunner  # noqa: E402
 
 
@@ -43,6 +45,7 @@ def wait_for(cond, timeout_ms: int = 20000) -> None:
 
 def main() -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    apply_appearance(AppSettings(theme="light"))  # the app's style sheet, as at start
     gate = DisclaimerGate()
     gate.checks[0].setChecked(True)
     gate.checks[1].setChecked(True)
@@ -101,6 +104,22 @@ def main() -> None:
     wait_for(lambda: study.currentWidget() is study.progress)
     wait(300)
     window.grab().save(str(OUT / "study-progress.png"))
+
+    # The dark theme, applied at once (no restart), on the same window.
+    apply_appearance(AppSettings(theme="dark"))
+    window.tabs.setCurrentIndex(0)
+    window.library_pane.search.setText("")
+    wait(600)
+    window.library_pane.list.setCurrentRow(2)
+    wait_for(lambda: window.chat_view.session is not None)
+    window.chat_view.send("Which drug interaction explains this, and what is the next step?")
+    wait_for(lambda: not window.chat_view.generating, 60000)
+    wait(400)
+    window.grab().save(str(OUT / "dark-chat.png"))
+    window.tabs.setCurrentWidget(study)
+    study.show_home()
+    wait(400)
+    window.grab().save(str(OUT / "dark-study-home.png"))
     window.close()
     print("saved:", ", ".join(p.name for p in sorted(OUT.glob("*.png"))))
 
