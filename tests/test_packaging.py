@@ -101,6 +101,7 @@ def test_every_package_in_the_tree_is_in_the_wheel(wheel):
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"gazal_desktop", "gazal_convert"}  # nothing called "convert" or "resources" at the top
     assert "gazal_desktop/resources/app-icon.svg" in names and "gazal_desktop/resources/starter_cases.json" in names
+    assert "gazal_desktop/resources/style.qss" in names  # the one style sheet for both themes
     for lst in ("first_names.txt", "last_names.txt", "us_places.txt", "us_counties.txt"):
         assert f"gazal_desktop/resources/safety/{lst}" in names  # the identifier check's name and place lists
 
