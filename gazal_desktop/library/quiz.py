@@ -405,9 +405,9 @@ class QuizStore:
                                  (_iso(start), _iso(end))).fetchone()[0]
 
     def results_csv(self) -> str:
-        """Every review as CSV (one row per answer), with the disclaimer as a leading comment."""
+        """Every review as CSV: a plain header row first (so a spreadsheet imports it as is), one
+        row per answer, and the disclaimer as the final line."""
         out = io.StringIO()
-        out.write("# " + DISCLAIMER.replace("\n", " ") + "\n")
         w = csv.writer(out)
         w.writerow(["reviewed_at_utc", "case", "specialty", "kind", "source", "mode", "correct", "chosen",
                     "confidence", "rating", "seconds", "next_due_utc"])
@@ -417,6 +417,7 @@ class QuizStore:
                         LETTERS[r["chosen"]] if r["chosen"] is not None else "", r["confidence"],
                         RATING_NAMES[r["rating"]],
                         f"{r['duration_ms'] / 1000:.1f}" if r["duration_ms"] else "", r["due_after"]])
+        w.writerow(["# " + DISCLAIMER.replace("\n", " ")])
         return out.getvalue()
 
     def export_csv(self, path: Path) -> Path:

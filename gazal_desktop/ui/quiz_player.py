@@ -66,6 +66,8 @@ def explanation_html(item: QuizItem, resp: Response | None, steps: list[str] | N
     rows = [(label, key.get(k, "")) for label, k in (("Diagnosis", "diagnosis"), ("Key findings", "findings"),
                                                      ("Management", "management"),
                                                      ("Teaching points", "teaching_points"))]
+    same = " ".join(str(key.get("teaching_points", "")).split()) == " ".join(item.teaching_point.split())
+    rows = [(label, v) for label, v in rows if not (label == "Teaching points" and same)]  # not shown twice
     if any(v for _, v in rows):
         parts.append("<h4>Answer key</h4>" + "".join(f"<p><b>{label}:</b> {esc_html(v)}</p>" for label, v in rows if v))
     if item.kind == "commit":
@@ -263,8 +265,7 @@ class QuizPlayer(QWidget):
         resp = s.responses.get(index)
         self.revealed = bool(resp and resp.submitted)
         self._shown_at = time.monotonic()
-        kind = "Commit first" if item.kind == "commit" else "Question"
-        self.header.setText(f"{kind} {index + 1} of {len(s.items)} · {item.specialty or 'Unsorted'} · {item.title}")
+        self._update_header()
         self.stem.setText(item.stem)
         self.question.setText(item.question if item.kind == "mcq" else
                               "What is the most likely diagnosis, and what is your next step?")
@@ -376,7 +377,7 @@ class QuizPlayer(QWidget):
                 self._reveal(record=False)
                 return
             if s.index == len(s.items) - 1:
-                self.end_block()
+                self.confirm_end()
             else:
                 self.go(1)
             return
@@ -407,10 +408,20 @@ class QuizPlayer(QWidget):
         r.text = f"Diagnosis: {self.commit_dx.text().strip()}\nNext step: {self.commit_next.toPlainText().strip()}"
         r.answered_at = r.answered_at or now_utc()
 
+    def _update_header(self) -> None:
+        """"Question 3 of 20 · Cardiology" while answering: a case title can give the answer
+        away ("…from a difficult blood draw"), so it is shown only once the answer is revealed."""
+        s = self.session
+        item = s.current
+        kind = "Commit first" if item.kind == "commit" else "Question"
+        head = f"{kind} {s.index + 1} of {len(s.items)} · {item.specialty or 'Unsorted'}"
+        self.header.setText(f"{head} · {item.title}" if self.revealed else head)
+
     def _reveal(self, record: bool) -> None:
         s = self.session
         item, index = s.current, s.index
         self.revealed = True
+        self._update_header()
         chosen = s.responses.get(index, Response()).chosen
         for b in self.option_buttons:
             b.setEnabled(False)
@@ -472,6 +483,28 @@ class QuizPlayer(QWidget):
                 self._store_commit_text()
             self.show_item(target)
 
+    def unanswered(self) -> list[int]:
+        s = self.session
+        return [i for i in range(len(s.items))
+                if not (r := s.responses.get(i)) or (r.chosen is None and not (r.text or "").strip())]
+
+    def confirm_end(self) -> None:
+        """Enter on the last question of a timed block: end it, but ask first when questions
+        are still unanswered (one Enter too many used to end the block)."""
+        left = self.unanswered()
+        if left:
+            from PySide6.QtWidgets import QMessageBox
+
+            numbers = ", ".join(str(i + 1) for i in left[:10]) + ("…" if len(left) > 10 else "")
+            answer = QMessageBox.question(
+                self, "End the block?", f"{len(left)} question{'s are' if len(left) > 1 else ' is'} not answered "
+                f"({numbers}). End the block and see the results?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                self.go(left[0] - self.session.index)
+                return
+        self.end_block()
+
     def end_block(self) -> None:
         s = self.session
         if s is None or s.finished_at is not None:
@@ -498,7 +531,7 @@ class QuizPlayer(QWidget):
             self.timer_label.setText("")
             return
         left = s.remaining_s(now_utc())
-        self.timer_label.setText(f"⏱ {int(left) // 60}:{int(left) % 60:02d}")
+        self.timer_label.setText(f"Time left {int(left) // 60}:{int(left) % 60:02d}")  # no glyph: Linux fonts lack ⏱
         if left <= 0:
             self.end_block()
 

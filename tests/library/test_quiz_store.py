@@ -184,8 +184,9 @@ def test_results_export_as_csv_with_the_disclaimer(store, tmp_path):
     answer(store, it, True, T0, confidence="high")
     out = store.export_csv(tmp_path / "results.csv")
     text = out.read_text()
-    assert text.startswith("# Gazal Desktop") and "NOT a medical device" in text.splitlines()[0]
-    rows = list(csv.DictReader(io.StringIO("\n".join(text.splitlines()[1:]))))
+    assert text.startswith("reviewed_at_utc,case,")  # a plain header row: imports into a spreadsheet as is
+    assert "NOT a medical device" in text.splitlines()[-1]  # the disclaimer, as the final line
+    rows = list(csv.DictReader(io.StringIO(text)))[:-1]
     assert rows[0]["case"] == it.title and rows[0]["correct"] == "yes" and rows[0]["rating"] == "Easy"
     assert rows[0]["confidence"] == "high" and rows[0]["chosen"] == "ABCDE"[it.answer]
 

@@ -57,6 +57,7 @@ def test_tutor_session_with_keyboard_strike_flag_and_free_text(window, qtbot):
     s = player.session
     first = s.items[0]
     assert player.stem.text() == first.stem and len(player.option_buttons) == 5
+    assert first.title not in player.header.text()  # no title cue while answering
     wrong = 0 if first.answer != 0 else 1  # Ctrl+1 / Ctrl+2 strike options; they must not switch tabs
     key(qtbot, player, Qt.Key.Key_1 + wrong, Qt.KeyboardModifier.ControlModifier)  # strike a distractor
     assert window.tabs.currentWidget() is window.study_view
@@ -68,6 +69,7 @@ def test_tutor_session_with_keyboard_strike_flag_and_free_text(window, qtbot):
     assert player.option_buttons[first.answer].isChecked()
     key(qtbot, player, Qt.Key.Key_Return)
     assert player.explanation.isVisible() and "Correct." in player.explanation.toPlainText()
+    assert player.header.text().endswith(first.title)  # shown once the answer is revealed
     assert first.correct_text in player.explanation.toPlainText()
     qtbot.waitUntil(lambda: player.status.text().startswith("Next review in"), timeout=5000)
     assert [(r["correct"], r["rating"], r["confidence"]) for r in reviews(window)] == [(1, 4, "high")]
@@ -97,10 +99,12 @@ def test_tutor_session_with_keyboard_strike_flag_and_free_text(window, qtbot):
     assert window.study_view.home.due_label.text() == "2 due today"
 
 
-def test_timed_session_keeps_explanations_for_the_end(window, qtbot):
+def test_timed_session_keeps_explanations_for_the_end(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
     player = start(window, qtbot, mode="timed", count=3)
     s = player.session
-    assert player.timer_label.text() in ("⏱ 4:30", "⏱ 4:29")  # 90 s a question
+    assert player.timer_label.text() in ("Time left 4:30", "Time left 4:29")  # 90 s a question, no glyph
     key(qtbot, player, Qt.Key.Key_1 + (s.items[0].answer + 1) % 5)
     key(qtbot, player, Qt.Key.Key_Right)
     key(qtbot, player, Qt.Key.Key_1 + s.items[1].answer)
@@ -111,6 +115,12 @@ def test_timed_session_keeps_explanations_for_the_end(window, qtbot):
     key(qtbot, player, Qt.Key.Key_Return)
     key(qtbot, player, Qt.Key.Key_Return)
     assert player.main_button.text().startswith("Finish")
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
+    key(qtbot, player, Qt.Key.Key_Return)  # question 3 unanswered: asked first, and No stays
+    assert len(asked) == 1 and "1 question is not answered (3)" in asked[0]
+    assert window.study_view.currentWidget() is player and s.index == 2
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     key(qtbot, player, Qt.Key.Key_Return)  # question 3 left unanswered
     review = window.study_view.review
     qtbot.waitUntil(lambda: window.study_view.currentWidget() is review, timeout=5000)
@@ -211,4 +221,4 @@ def test_progress_chart_and_csv_export(window, qtbot, tmp_path):
     out = tmp_path / "results.csv"
     window.study_view.export_results(str(out))
     qtbot.waitUntil(out.exists, timeout=5000)
-    assert out.read_text().count("\n") == 4  # disclaimer, header, two answers
+    assert out.read_text().count("\n") == 4  # header, two answers, the disclaimer
