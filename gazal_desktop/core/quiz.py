@@ -12,10 +12,11 @@ Two kinds of item come from stored cases:
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 LETTERS = "ABCDEFGHIJ"
 KINDS = ("mcq", "commit")
@@ -63,6 +64,8 @@ class QuizItem:
     title: str = ""
     specialty: str = ""
     answer_key: dict = field(default_factory=dict)  # diagnosis, key_findings, management, teaching_points
+    # As presented: shown_order[i] is the stored index of the option shown i-th (None: stored order)
+    shown_order: list[int] | None = None
 
     @property
     def correct_text(self) -> str:
@@ -223,6 +226,26 @@ def rating_for(correct: bool, confidence: str = "medium") -> int:
     if not correct:
         return AGAIN
     return {"low": HARD, "medium": GOOD, "high": EASY}.get(confidence, GOOD)
+
+
+def shuffled(item: QuizItem, rng: random.Random) -> QuizItem:
+    """The item as one presentation shows it: its options in a fresh order, the answer moved
+    with them. The order goes into the review log with the answer (stored indices), so FSRS,
+    statistics and the stored item never see presentation positions."""
+    n = len(item.options)
+    if item.kind != "mcq" or n < 2 or item.answer is None:
+        return item
+    order = list(range(n))
+    rng.shuffle(order)
+    return replace(item, options=[item.options[i] for i in order], answer=order.index(item.answer),
+                   shown_order=order)
+
+
+def stored_index(item: QuizItem, shown: int | None) -> int | None:
+    """The stored option behind the one shown at `shown`."""
+    if shown is None or item.shown_order is None:
+        return shown
+    return item.shown_order[shown]
 
 
 # -- a session -----------------------------------------------------------------------------

@@ -315,6 +315,13 @@ def _m0004(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE conversations ADD COLUMN deleted_at TEXT")
 
 
+@migration("0005_review_option_order")
+def _m0005(db: sqlite_utils.Database) -> None:
+    """The order a question's options were shown in (stored indices, JSON), kept with each
+    answer: options are shuffled per presentation."""
+    db.execute("ALTER TABLE quiz_reviews ADD COLUMN option_order TEXT NOT NULL DEFAULT ''")
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply what is missing, each in its own transaction. Returns the names applied."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")

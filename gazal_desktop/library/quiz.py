@@ -17,7 +17,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gazal_desktop.core.atomic import write_text_atomic
-from gazal_desktop.core.quiz import KINDS, LETTERS, RATING_NAMES, Option, QuizItem, QuizSession, validate
+from gazal_desktop.core.quiz import (
+    KINDS, LETTERS, RATING_NAMES, Option, QuizItem, QuizSession, stored_index, validate,
+)
 from gazal_desktop.core.scheduling import QuizScheduler, utc
 from gazal_desktop.library.db import Library, LibraryError, stored_json, utcnow
 from gazal_desktop.safety import DISCLAIMER
@@ -335,11 +337,12 @@ class QuizStore:
             self.conn.execute("UPDATE quiz_items SET card = ?, due = ? WHERE id = ?", (json.dumps(card), due, item.id))
             self.conn.execute("""
                 INSERT INTO quiz_reviews (item_id, session_id, reviewed_at, rating, correct, chosen, confidence,
-                                          response, duration_ms, mode, specialty, due_after)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                              (item.id, session.id, _iso(when), rating, int(bool(resp.correct(item))), resp.chosen,
+                                          response, duration_ms, mode, specialty, due_after, option_order)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                              (item.id, session.id, _iso(when), rating, int(bool(resp.correct(item))),
+                               stored_index(item, resp.chosen),
                                resp.confidence if item.kind == "mcq" else "", resp.text, duration, session.mode,
-                               item.specialty, due))
+                               item.specialty, due, json.dumps(item.shown_order) if item.shown_order else ""))
             if session.id is not None:  # kept current, so a session cut short by a crash still adds up
                 correct, _ = session.score()
                 self.conn.execute("UPDATE quiz_sessions SET n_correct = ? WHERE id = ?", (correct, session.id))
@@ -355,7 +358,7 @@ class QuizStore:
                               (_iso(session.finished_at or dt.datetime.now(dt.timezone.utc)), correct, session.id))
 
     def reviews(self, item_id: int | None = None) -> list[dict]:
-        sql = """SELECT r.*, i.kind, i.source, c.title FROM quiz_reviews r JOIN quiz_items i ON i.id = r.item_id
+        sql = """SELECT r.*, i.kind, i.source, i.answer, c.title FROM quiz_reviews r JOIN quiz_items i ON i.id = r.item_id
                  LEFT JOIN cases c ON c.id = i.case_id"""
         if item_id is not None:
             return self._rows(sql + " WHERE r.item_id = ? ORDER BY r.reviewed_at", (item_id,))
@@ -410,11 +413,16 @@ class QuizStore:
         out = io.StringIO()
         w = csv.writer(out)
         w.writerow(["reviewed_at_utc", "case", "specialty", "kind", "source", "mode", "correct", "chosen",
-                    "confidence", "rating", "seconds", "next_due_utc"])
+                    "answer", "confidence", "rating", "seconds", "next_due_utc"])
         for r in self.reviews():
+            # letters as the learner saw them (options are shuffled per presentation)
+            order = stored_json(r.get("option_order") or "", [])
+            seen = (lambda i: LETTERS[order.index(i)] if order and i in order else LETTERS[i])  # noqa: E731
+            answer = r.get("answer")
             w.writerow([r["reviewed_at"], r["title"] or "", r["specialty"], r["kind"], r["source"], r["mode"],
                         "yes" if r["correct"] else "no",
-                        LETTERS[r["chosen"]] if r["chosen"] is not None else "", r["confidence"],
+                        seen(r["chosen"]) if r["chosen"] is not None else "",
+                        seen(answer) if answer is not None and r["kind"] == "mcq" else "", r["confidence"],
                         RATING_NAMES[r["rating"]],
                         f"{r['duration_ms'] / 1000:.1f}" if r["duration_ms"] else "", r["due_after"]])
         w.writerow(["# " + DISCLAIMER.replace("\n", " ")])

@@ -9,6 +9,8 @@ commit-first answer.
 
 from __future__ import annotations
 
+import random
+
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QStackedWidget, QTextBrowser, QVBoxLayout, QWidget,
 )
 
+from gazal_desktop.core.quiz import shuffled
 from gazal_desktop.core.quiz import (LETTERS, RATING_NAMES, QuizSession)
 from gazal_desktop.library.quiz import POOLS, QuizFilter, QuizStore
 from gazal_desktop.ui.gate import Banner
@@ -273,6 +276,8 @@ class StudyView(QWidget):
             items = self.store.build(f)
             if not items:
                 return None
+            rng = random.Random()
+            items = [shuffled(it, rng) for it in items]  # options in a fresh order each presentation
             session = QuizSession(items, mode)
             self.store.start_session(session, {"specialties": f.specialties, "tags": f.tags, "count": f.count,
                                                "pools": list(f.pools), "kinds": list(f.kinds)})

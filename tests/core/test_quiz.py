@@ -130,3 +130,21 @@ def test_tutor_mode_locks_an_answer_once_submitted():
     s.choose(1, t0)
     assert s.response().chosen == 0 and s.score() == (0, 1)
     assert s.toggle_strike(2) == {2} and s.toggle_strike(2) == set()
+
+
+def test_options_are_shuffled_per_presentation_and_map_back():
+    import random
+
+    from gazal_desktop.core.quiz import shuffled, stored_index
+
+    item = QuizItem("A stem.", "Which?", [Option(t) for t in "VWXYZ"], answer=1)
+    positions = set()
+    for seed in range(40):
+        shown = shuffled(item, random.Random(seed))
+        assert sorted(o.text for o in shown.options) == list("VWXYZ")
+        assert shown.options[shown.answer].text == "W"  # the key moves with its text
+        assert stored_index(shown, shown.answer) == item.answer
+        assert all(stored_index(shown, i) == "VWXYZ".index(o.text) for i, o in enumerate(shown.options))
+        positions.add(shown.answer)
+    assert positions == {0, 1, 2, 3, 4}  # answering "B" every time no longer pays
+    assert item.options[1].text == "W" and item.shown_order is None  # the stored item is untouched

@@ -285,3 +285,13 @@ def test_whatever_the_app_exports_imports_again_with_duplicates_detected(stores,
         import_any(t_cases, ChatStore(third), {"format": "something-else"})
     other.close(backup=False)
     third.close(backup=False)
+
+
+def test_the_starter_questions_give_no_position_or_length_cue():
+    pack = json.loads(resources.read_text("starter_cases.json"))
+    items = [c for c in pack["cases"] if c.get("mcq_options")]
+    keys = Counter(c["mcq_answer"] for c in items)
+    assert max(keys.values()) <= 0.30 * len(items), keys  # no letter holds more than 30% of the keys
+    longest = sum(1 for c in items if (lens := [len(o) for o in c["mcq_options"]])[c["mcq_answer"]] == max(lens)
+                  and lens.count(max(lens)) == 1)
+    assert longest <= 0.25 * len(items), longest  # the key is the uniquely longest option in at most 25%

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import datetime as dt
 import io
 import random
@@ -211,3 +212,23 @@ def test_a_library_from_the_previous_release_gains_the_deck_and_keeps_its_cases(
         assert "Mine" in titles and qs.counts(T0)["new"] == 81
     finally:
         lib.close()
+
+
+def test_a_shuffled_answer_is_logged_by_stored_option_with_the_order_shown(store, tmp_path):
+    import random
+
+    from gazal_desktop.core.quiz import shuffled
+
+    it = store.build(QuizFilter(count=1, pools=("new",)), T0)[0]
+    shown = next(s for seed in range(50) if (s := shuffled(it, random.Random(seed))).answer != it.answer)
+    wrong_shown = (shown.answer + 1) % len(shown.options)
+    s = QuizSession([shown], "tutor", started_at=T0)
+    store.start_session(s)
+    s.choose(wrong_shown, T0)
+    s.submit(T0)
+    store.record(s, 0)
+    (review,) = store.reviews()
+    assert review["chosen"] == shown.shown_order[wrong_shown]  # the stored option, whatever its position
+    assert json.loads(review["option_order"]) == shown.shown_order and review["correct"] == 0
+    rows = list(csv.DictReader(io.StringIO(store.results_csv())))[:-1]
+    assert rows[0]["chosen"] == "ABCDE"[wrong_shown] and rows[0]["answer"] == "ABCDE"[shown.answer]  # as seen
