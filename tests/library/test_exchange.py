@@ -295,3 +295,12 @@ def test_the_starter_questions_give_no_position_or_length_cue():
     longest = sum(1 for c in items if (lens := [len(o) for o in c["mcq_options"]])[c["mcq_answer"]] == max(lens)
                   and lens.count(max(lens)) == 1)
     assert longest <= 0.25 * len(items), longest  # the key is the uniquely longest option in at most 25%
+
+
+def test_no_starter_distractor_carries_an_absolute_word_cue():
+    import re
+
+    pack = json.loads(resources.read_text("starter_cases.json"))
+    cued = [(c["uid"], o) for c in pack["cases"] for i, o in enumerate(c["mcq_options"])
+            if i != c["mcq_answer"] and re.search(r"\b(alone|only|before any|always|never)\b", o, re.I)]
+    assert cued == []  # test-wise learners rule such options out without knowing the medicine
