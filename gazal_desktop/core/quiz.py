@@ -80,7 +80,12 @@ def _norm(text: str) -> str:
 
 
 GIVEAWAY = re.compile(r"\b(correct answer|the answer is|answer:)", re.I)
-CATCH_ALL = re.compile(r"^(all|none|both) of the (above|options|following)\b", re.I)
+CATCH_ALL = re.compile(r"^(all|none|both|neither) of (the|these)\b|^(both|either|neither) [a-e] (and|or|nor) [a-e]\b"
+                       r"|^none of these\b|^all of these\b", re.I)
+NEGATIVE_LEAD_IN = re.compile(r"\b(EXCEPT|NOT|LEAST)\b")  # in capitals, as item writers mark them
+DOSE_OR_ROUTE = re.compile(r"\b\d+(\.\d+)?\s*(mg|mcg|µg|ug|g|mL|units?|IU|mEq|mmol|mg/kg|mcg/kg)\b"
+                           r"|\b(IV|IM|SC|PO|intravenous(ly)?|intramuscular(ly)?|subcutaneous(ly)?|push|bolus)\b", re.I)
+_STOP = {"a", "an", "the", "of", "and", "or", "with", "to", "in", "on", "for", "by", "from", "acute", "chronic"}
 
 
 def item_from_generated(data: object) -> tuple[QuizItem | None, list[str]]:
@@ -142,11 +147,45 @@ def validate(item: QuizItem, n_correct: int | None = None) -> list[str]:
         problems.append("The teaching point is missing.")
     if GIVEAWAY.search(item.stem) or GIVEAWAY.search(item.question):
         problems.append("The stem talks about the answer.")
+    if NEGATIVE_LEAD_IN.search(item.question):
+        problems.append("The lead-in is negative (EXCEPT, NOT, LEAST): ask for the single best answer instead.")
     if item.answer is not None and 0 <= item.answer < n and n_correct == 1:
         correct = texts[item.answer]
         if correct and _gives_away(correct, _norm(item.stem), _norm(item.question)):
             problems.append(f'The stem gives the answer away: it contains "{item.options[item.answer].text}".')
+        elif correct and _head_in_stem(correct, _norm(item.stem)):
+            problems.append(f'The stem gives the answer away: it names "{item.options[item.answer].text}" in other '
+                            "words.")
+        others = sorted(len(t) for i, t in enumerate(texts) if i != item.answer and t)
+        if others and len(texts[item.answer]) > 1.5 * others[len(others) // 2] and len(texts[item.answer]) > 20:
+            problems.append("The correct option is much longer than the others (a length cue): trim it or lengthen "
+                            "the distractors.")
+    from gazal_desktop.safety import phi_spans
+
+    if phi_spans(item.stem):
+        problems.append("The stem contains what looks like identifying data (a name, date, place or number): "
+                        "remove it.")
     return problems
+
+
+def dose_warnings(item: QuizItem) -> list[str]:
+    """Options that state a dose or a route: not a reason to refuse, but the reviewer is asked to
+    check them against a current reference (a model can key "1 mg IV push" for a stable patient)."""
+    return [f"Check the dose and route in {LETTERS[i]}: \"{o.text}\"" for i, o in enumerate(item.options)
+            if DOSE_OR_ROUTE.search(o.text)]
+
+
+def _head_in_stem(answer: str, stem: str) -> bool:
+    """A diagnosis of two or more words whose content words all appear in one sentence of the
+    stem ("consistent with acute viral pericarditis" for "Acute pericarditis")."""
+    words = [w for w in answer.split() if w not in _STOP and len(w) > 2]
+    if len(answer.split()) < 2 or not words:
+        return False
+    for sentence in re.split(r"(?<=[.!?])\s+|\s*;\s*", stem):
+        have = set(sentence.split())
+        if all(w in have for w in words):
+            return True
+    return False
 
 
 def _gives_away(answer: str, stem: str, question: str) -> bool:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
 )
 
 from gazal_desktop.ui.keys import tab_moves_focus
-from gazal_desktop.core.quiz import LETTERS, Option, QuizItem, validate
+from gazal_desktop.core.quiz import LETTERS, Option, QuizItem, dose_warnings, validate
 from gazal_desktop.library.quiz import QuizStore
 from gazal_desktop.ui.threads import TaskRunner
 
@@ -161,7 +161,9 @@ class DraftReview(QDialog):
         if item is None:
             return
         problems = validate(item)
-        self.problems.setText("\n".join(problems) if problems else "Ready to approve.")
+        warnings = dose_warnings(item)  # not a refusal: the reviewer checks them against a reference
+        text = "\n".join(problems) if problems else "Ready to approve."
+        self.problems.setText(text + ("\n" + "\n".join(warnings) if warnings else ""))
         self.approve_button.setEnabled(not problems)
 
     # -- actions -----------------------------------------------------------------------------

@@ -148,3 +148,42 @@ def test_options_are_shuffled_per_presentation_and_map_back():
         positions.add(shown.answer)
     assert positions == {0, 1, 2, 3, 4}  # answering "B" every time no longer pays
     assert item.options[1].text == "W" and item.shown_order is None  # the stored item is untouched
+
+
+PERI = ("A 27-year-old man has two days of sharp chest pain that is worse lying flat and eased by sitting forward. "
+        "A friction rub is heard. The ECG shows diffuse ST elevation with PR depression, consistent with acute viral "
+        "pericarditis.")
+
+
+@pytest.mark.parametrize("label, data, problem", [
+    ("the key in other words", good(stem=PERI, question="What is the most likely diagnosis?", options=opts(
+        ("Acute pericarditis", True), ("Inferior STEMI", False), ("Aortic dissection", False), ("Pulmonary embolism", False))),
+     "names \"Acute pericarditis\" in other words"),
+    ("none of these", good(options=opts(("RCA", True), ("LAD", False), ("LCx", False), ("None of these", False))),
+     "All/none of the above"),
+    ("both A and B", good(options=opts(("RCA", True), ("LAD", False), ("LCx", False), ("Both A and B", False))),
+     "All/none of the above"),
+    ("an EXCEPT lead-in", good(question="Each of these arteries could be occluded EXCEPT which?"), "negative"),
+    ("a key twice as long", good(options=opts(
+        ("The right coronary artery, which supplies the inferior wall", True), ("LAD", False), ("LCx", False),
+        ("Left main", False))), "much longer"),
+    ("a name and a date in the stem", good(stem=STEM + " Mr. John Carter was seen on 03/14/2025 at the clinic."),
+     "identifying data"),
+])
+def test_item_writing_checks_refuse_what_board_item_writers_refuse(label, data, problem):
+    _item, problems = item_from_generated(data)
+    assert any(problem in p for p in problems), problems
+
+
+def test_a_dose_or_route_in_an_option_asks_the_reviewer_to_check_it():
+    from gazal_desktop.core.quiz import dose_warnings
+
+    data = good(stem="A 30-year-old has hives, wheeze and lip swelling after a wasp sting. Blood pressure is "
+                     "128/80 mm Hg and he is talking in full sentences.",
+                question="What is the most appropriate first treatment?",
+                options=opts(("Epinephrine 1 mg IV push", True), ("Oral cetirizine", False),
+                             ("Nebulized salbutamol", False), ("Observation", False)))
+    item, _problems = item_from_generated(data)
+    (warning,) = dose_warnings(item)
+    assert "Check the dose and route in A" in warning and "1 mg IV push" in warning
+    assert dose_warnings(item_from_generated(good())[0]) == []
