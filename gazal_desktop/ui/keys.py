@@ -17,6 +17,10 @@ OTHER_KEYS = [
     ("Text fields", "Ctrl+Tab", "Type a tab character (Tab moves to the next field)"),
     ("Quiz", "1-5 or A-E", "Choose an option"),
     ("Quiz", "Enter", "Submit, then go on"),
+    ("Quiz", "G / S / C", "Confidence: Guessing, fairly Sure, Certain"),
+    ("Quiz", "F", "Flag the question"),
+    ("Quiz", "N", "Write a note on the question"),
+    ("Quiz", "Ctrl+1-5", "Strike out an option"),
 ]
 
 

@@ -132,6 +132,10 @@ class AnswerLine(QLineEdit):
             event.accept()
 
 
+CONFIDENCE_KEYS = {"low": "G", "medium": "S", "high": "C"}  # Guessing, fairly Sure, Certain
+CONFIDENCE_BY_KEY = {getattr(Qt.Key, f"Key_{k}"): level for level, k in CONFIDENCE_KEYS.items()}
+
+
 class QuizPlayer(QWidget):
     finished = Signal(object)  # the QuizSession, after its answers are recorded
     failed = Signal(str)
@@ -157,7 +161,7 @@ class QuizPlayer(QWidget):
         self.flag_button.toggled.connect(self._on_flag_toggled)
         top.addWidget(self.flag_button)
         self.note_button = QToolButton()
-        self.note_button.setText("Note…")
+        self.note_button.setText("Note… (N)")
         self.note_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.note_button.clicked.connect(self.edit_note)
         top.addWidget(self.note_button)
@@ -199,7 +203,7 @@ class QuizPlayer(QWidget):
         self.confidence = QButtonGroup(self)
         self.confidence_buttons = {}
         for key, label in CONFIDENCE.items():
-            rb = QRadioButton(label)
+            rb = QRadioButton(f"{label} ({CONFIDENCE_KEYS[key]})")
             rb.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             self.confidence.addButton(rb)
             self.confidence_buttons[key] = rb
@@ -294,7 +298,7 @@ class QuizPlayer(QWidget):
         self.flag_button.blockSignals(True)
         self.flag_button.setChecked(item.flagged)
         self.flag_button.blockSignals(False)
-        self.note_button.setText("Note ✎" if item.note else "Note…")
+        self.note_button.setText("Note ✎ (N)" if item.note else "Note… (N)")
         self.explanation.clear()
         self.explanation.setVisible(False)
         self.rating_row.setVisible(False)
@@ -546,7 +550,7 @@ class QuizPlayer(QWidget):
         text, ok = QInputDialog.getMultiLineText(self, "Note", "Your note on this question:", item.note)
         if ok:
             item.note = text
-            self.note_button.setText("Note ✎" if text else "Note…")
+            self.note_button.setText("Note ✎ (N)" if text else "Note… (N)")
             self.runner.run(lambda: self.store.set_note(item.id, text))
 
     # -- keyboard --------------------------------------------------------------------------------
@@ -567,6 +571,10 @@ class QuizPlayer(QWidget):
             self.advance()
         elif key == Qt.Key.Key_F:
             self.flag_button.toggle()
+        elif key == Qt.Key.Key_N:
+            self.edit_note()
+        elif (level := CONFIDENCE_BY_KEY.get(key)) is not None and s.current.kind == "mcq" and not self.revealed:
+            self.confidence_buttons[level].setChecked(True)
         elif key == Qt.Key.Key_Right and s.mode == "timed":
             self.go(1)
         elif key == Qt.Key.Key_Left and s.mode == "timed":

@@ -222,3 +222,17 @@ def test_progress_chart_and_csv_export(window, qtbot, tmp_path):
     window.study_view.export_results(str(out))
     qtbot.waitUntil(out.exists, timeout=5000)
     assert out.read_text().count("\n") == 4  # header, two answers, the disclaimer
+
+
+def test_confidence_and_note_from_the_keyboard(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    player = start(window, qtbot, count=1)
+    for k, level in ((Qt.Key.Key_G, "low"), (Qt.Key.Key_C, "high"), (Qt.Key.Key_S, "medium")):
+        key(qtbot, player, k)
+        assert player.confidence_buttons[level].isChecked()
+    monkeypatch.setattr(QInputDialog, "getMultiLineText", lambda *a, **k: ("Review the nomogram.", True))
+    key(qtbot, player, Qt.Key.Key_N)
+    window.runner.wait()
+    assert window.quiz.get(player.session.current.id).note == "Review the nomogram."
+    assert player.note_button.text().startswith("Note ✎")
