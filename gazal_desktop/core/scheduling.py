@@ -37,6 +37,19 @@ class QuizScheduler:
         return c.to_dict(), log.to_dict()
 
 
+def preview(card: dict | None, item_id: int, when: dt.datetime,
+            desired_retention: float = DESIRED_RETENTION) -> dict[int, dt.datetime]:
+    """When each rating (1 Again .. 4 Easy) would bring the item back, as Anki prints on its
+    buttons. Without fuzz: the due date shown is the one the schedule aims at."""
+    sched = fsrs.Scheduler(desired_retention=desired_retention, enable_fuzzing=False)
+    out = {}
+    for rating in (1, 2, 3, 4):
+        c = fsrs.Card.from_dict(card) if card else fsrs.Card(card_id=item_id)
+        c, _log = sched.review_card(c, fsrs.Rating(rating), review_datetime=utc(when))
+        out[rating] = c.due
+    return out
+
+
 def interval_text(due: dt.datetime, now: dt.datetime) -> str:
     """"in 10 min", "in 3 days", for the buttons and the review screen."""
     s = (utc(due) - utc(now)).total_seconds()

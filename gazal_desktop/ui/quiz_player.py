@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QPushButton, QRadioButton, QScrollArea, QTextBrowser, QToolButton, QVBoxLayout, QWidget,
 )
 
+from gazal_desktop.core.scheduling import interval_text, preview
 from gazal_desktop.ui.keys import tab_moves_focus
 from gazal_desktop.core.quiz import (CONFIDENCE, LETTERS, RATING_NAMES, QuizItem, QuizSession, Response,
                                      extract_choice)
-from gazal_desktop.core.scheduling import interval_text
 from gazal_desktop.library.quiz import QuizStore
 from gazal_desktop.safety import DISCLAIMER_TITLE
 from gazal_desktop.ui.threads import TaskRunner
@@ -439,8 +439,14 @@ class QuizPlayer(QWidget):
                 return
             self.explanation.setHtml(explanation_html(item, s.responses.get(index), steps))
             self.explanation.setVisible(True)
-            self.rating_row.setVisible(item.kind == "commit" and s.responses.get(index, Response()).self_rating is None
-                                       and s.finished_at is None)
+            grading = item.kind == "commit" and s.responses.get(index, Response()).self_rating is None \
+                and s.finished_at is None
+            if grading:  # each button says when that grade brings the case back, as Anki's do
+                now = now_utc()
+                due = preview(item.card, item.id or 0, now)
+                for b, (value, name) in zip(self.rating_buttons, RATING_NAMES.items()):
+                    b.setText(f"{value}  {name} · {interval_text(due[value], now)}")
+            self.rating_row.setVisible(grading)
 
         if item.kind == "commit" and item.case_id is not None:
             self.runner.run(lambda: self.store.latest_discussion(item.case_id)[0], show,

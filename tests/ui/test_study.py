@@ -158,6 +158,9 @@ def test_commit_first_shows_the_key_and_the_models_steps_then_self_grade(window,
     qtbot.waitUntil(lambda: "Look at the anion gap" in player.explanation.toPlainText(), timeout=5000)
     text = player.explanation.toPlainText()
     assert "Diabetic ketoacidosis" in text and "Answer key" in text
+    labels = [b.text() for b in player.rating_buttons]  # each grade says when it brings the case back
+    assert labels[0].startswith("1  Again · in ") and "min" in labels[0]
+    assert all(" · in " in t for t in labels) and labels[3] != labels[0]
     key(qtbot, player, Qt.Key.Key_3)
     window.runner.wait()
     log = reviews(window)
