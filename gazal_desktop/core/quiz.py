@@ -324,6 +324,8 @@ class QuizSession:
     index: int = 0
     finished_at: dt.datetime | None = None
     id: int | None = None
+    # What recording each answer replaced, newest last: (index, review id, card before, due before)
+    undo_log: list[tuple[int, int, dict | None, str | None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

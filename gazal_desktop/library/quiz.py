@@ -333,9 +333,10 @@ class QuizStore:
         duration = int(resp.seconds * 1000) if resp.seconds else None
         card, _log = self.scheduler.review(item.card, item.id, rating, when, duration)
         due = _iso(dt.datetime.fromisoformat(card["due"]))
+        before = (item.card, item.due)
         with self.lib.transaction():
             self.conn.execute("UPDATE quiz_items SET card = ?, due = ? WHERE id = ?", (json.dumps(card), due, item.id))
-            self.conn.execute("""
+            cur = self.conn.execute("""
                 INSERT INTO quiz_reviews (item_id, session_id, reviewed_at, rating, correct, chosen, confidence,
                                           response, duration_ms, mode, specialty, due_after, option_order)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -343,11 +344,33 @@ class QuizStore:
                                stored_index(item, resp.chosen),
                                resp.confidence if item.kind == "mcq" else "", resp.text, duration, session.mode,
                                item.specialty, due, json.dumps(item.shown_order) if item.shown_order else ""))
+            review_id = cur.lastrowid
             if session.id is not None:  # kept current, so a session cut short by a crash still adds up
                 correct, _ = session.score()
                 self.conn.execute("UPDATE quiz_sessions SET n_correct = ? WHERE id = ?", (correct, session.id))
+        session.undo_log.append((index, review_id, *before))
         item.card, item.due = card, due
         return item
+
+    def undo_last(self, session: QuizSession) -> int | None:
+        """Take back the newest recorded answer of `session`: its review is deleted and the
+        item's schedule is what it was before. Returns the question's index (None: nothing to undo)."""
+        if not session.undo_log:
+            return None
+        index, review_id, card, due = session.undo_log.pop()
+        item = session.items[index]
+        with self.lib.transaction():
+            self.conn.execute("DELETE FROM quiz_reviews WHERE id = ?", (review_id,))
+            self.conn.execute("UPDATE quiz_items SET card = ?, due = ? WHERE id = ?",
+                              (json.dumps(card) if card else None, due, item.id))
+            resp = session.responses.get(index)
+            if resp is not None:
+                resp.submitted, resp.chosen, resp.self_rating = False, None, None
+            if session.id is not None:
+                correct, _ = session.score()
+                self.conn.execute("UPDATE quiz_sessions SET n_correct = ? WHERE id = ?", (correct, session.id))
+        item.card, item.due = card, due
+        return index
 
     def finish_session(self, session: QuizSession) -> None:
         if session.id is None:

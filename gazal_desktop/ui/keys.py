@@ -21,6 +21,7 @@ OTHER_KEYS = [
     ("Quiz", "F", "Flag the question"),
     ("Quiz", "N", "Write a note on the question"),
     ("Quiz", "Ctrl+1-5", "Strike out an option"),
+    ("Quiz", "Ctrl+Z", "Take back the last answer (tutor mode)"),
 ]
 
 

@@ -8,7 +8,6 @@ state lives in core.quiz.QuizSession; database calls go through the database Tas
 from __future__ import annotations
 
 import datetime as dt
-import html
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -19,10 +18,10 @@ from PySide6.QtWidgets import (
 
 from gazal_desktop.core.scheduling import interval_text, preview
 from gazal_desktop.ui.keys import tab_moves_focus
-from gazal_desktop.core.quiz import (CONFIDENCE, LETTERS, RATING_NAMES, QuizItem, QuizSession, Response,
+from gazal_desktop.ui.quiz_explanation import explanation_html
+from gazal_desktop.core.quiz import (CONFIDENCE, LETTERS, RATING_NAMES, QuizSession, Response,
                                      extract_choice)
 from gazal_desktop.library.quiz import QuizStore
-from gazal_desktop.safety import DISCLAIMER_TITLE
 from gazal_desktop.ui.threads import TaskRunner
 
 
@@ -36,53 +35,6 @@ def bold_label(label: QLabel, scale: float = 1.0) -> None:
     if scale != 1.0:
         f.setPointSizeF(f.pointSizeF() * scale)
     label.setFont(f)
-
-
-def esc_html(text: str) -> str:
-    return html.escape(text).replace("\n", "<br>")
-
-
-def explanation_html(item: QuizItem, resp: Response | None, steps: list[str] | None = None) -> str:
-    """What the learner sees after answering: right or wrong, every option's explanation, the
-    teaching point, the case's answer key, and (commit-first) the model's reasoning steps."""
-    parts = []
-    if item.kind == "mcq":
-        chosen = resp.chosen if resp else None
-        if chosen is None:
-            parts.append("<p><b>Not answered.</b></p>")
-        elif chosen == item.answer:
-            parts.append("<p style='color:#1b7f3b'><b>Correct.</b></p>")
-        else:
-            parts.append(f"<p style='color:#b3261e'><b>Incorrect.</b> You chose {LETTERS[chosen]}.</p>")
-        parts.append(f"<p>The answer is <b>{LETTERS[item.answer]}. {esc_html(item.correct_text)}</b></p><ul>")
-        for i, o in enumerate(item.options):
-            mark = "✓" if i == item.answer else ("✗" if i == chosen else "")
-            why = f": {esc_html(o.explanation)}" if o.explanation else ""
-            parts.append(f"<li>{mark} <b>{LETTERS[i]}. {esc_html(o.text)}</b>{why}</li>")
-        parts.append("</ul>")
-    if item.teaching_point:
-        parts.append(f"<p><b>Teaching point.</b> {esc_html(item.teaching_point)}</p>")
-    key = item.answer_key
-    rows = [(label, key.get(k, "")) for label, k in (("Diagnosis", "diagnosis"), ("Key findings", "findings"),
-                                                     ("Management", "management"),
-                                                     ("Teaching points", "teaching_points"))]
-    same = " ".join(str(key.get("teaching_points", "")).split()) == " ".join(item.teaching_point.split())
-    rows = [(label, v) for label, v in rows if not (label == "Teaching points" and same)]  # not shown twice
-    if any(v for _, v in rows):
-        parts.append("<h4>Answer key</h4>" + "".join(f"<p><b>{label}:</b> {esc_html(v)}</p>" for label, v in rows if v))
-    if item.kind == "commit":
-        if resp and resp.text:
-            parts.insert(0, f"<h4>Your answer</h4><p>{esc_html(resp.text)}</p>")
-        if steps:
-            parts.append("<h4>The model's reasoning (from your discussion of this case)</h4><ol>"
-                         + "".join(f"<li>{esc_html(s)}</li>" for s in steps) + "</ol>")
-        elif steps is not None:
-            parts.append("<p><i>No discussion with the model is saved for this case yet.</i></p>")
-    parts.append(f"<p><small>{esc_html(DISCLAIMER_TITLE)}.</small></p>")
-    return "".join(parts)
-
-
-# -- home: due count and quiz builder -------------------------------------------------------------
 
 
 class OptionButton(QPushButton):
@@ -472,6 +424,22 @@ class QuizPlayer(QWidget):
         self.status.setText(f"Graded: {RATING_NAMES[rating]}")
         self._update_buttons()
 
+    def undo_answer(self) -> None:
+        """Ctrl+Z in tutor mode: take back the last recorded answer and answer it again."""
+        s = self.session
+        if s is None or s.mode != "tutor" or not s.undo_log or s.finished_at is not None:
+            self.status.setText("Nothing to undo.")
+            return
+        self.runner.wait()  # the answer being recorded is in the log before it is undone
+
+        def done(index):
+            if index is None or self.session is not s:
+                return
+            self.show_item(index)
+            self.status.setText("Answer taken back: answer again.")
+
+        self.runner.run(lambda: self.store.undo_last(s), done, lambda e, tb: self.failed.emit(str(e)), guard=self)
+
     def _record(self, index: int) -> None:
         s = self.session
 
@@ -579,6 +547,8 @@ class QuizPlayer(QWidget):
             self.flag_button.toggle()
         elif key == Qt.Key.Key_N:
             self.edit_note()
+        elif key == Qt.Key.Key_Z and mods & Qt.KeyboardModifier.ControlModifier:
+            self.undo_answer()
         elif (level := CONFIDENCE_BY_KEY.get(key)) is not None and s.current.kind == "mcq" and not self.revealed:
             self.confidence_buttons[level].setChecked(True)
         elif key == Qt.Key.Key_Right and s.mode == "timed":

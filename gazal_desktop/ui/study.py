@@ -24,7 +24,8 @@ from gazal_desktop.core.quiz import (LETTERS, RATING_NAMES, QuizSession)
 from gazal_desktop.library.quiz import POOLS, QuizFilter, QuizStore
 from gazal_desktop.ui.gate import Banner
 from gazal_desktop.ui.progress_view import ProgressView
-from gazal_desktop.ui.quiz_player import QuizPlayer, bold_label, esc_html, explanation_html
+from gazal_desktop.ui.quiz_explanation import esc_html, explanation_html
+from gazal_desktop.ui.quiz_player import QuizPlayer, bold_label
 from gazal_desktop.ui.threads import TaskRunner
 
 POOL_LABELS = {"due": "Due for review", "new": "New", "incorrect": "Answered wrong last time", "flagged": "Flagged"}

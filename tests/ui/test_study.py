@@ -239,3 +239,22 @@ def test_confidence_and_note_from_the_keyboard(window, qtbot, monkeypatch):
     window.runner.wait()
     assert window.quiz.get(player.session.current.id).note == "Review the nomogram."
     assert player.note_button.text().startswith("Note ✎")
+
+
+def test_ctrl_z_takes_back_the_last_answer_and_its_schedule(window, qtbot):
+    player = start(window, qtbot, count=2)
+    s = player.session
+    first = s.items[0]
+    card_before = window.quiz.get(first.id).card
+    key(qtbot, player, Qt.Key.Key_1 + (first.answer + 1) % 5)  # a slip: the wrong option
+    key(qtbot, player, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: player.status.text().startswith("Next review in"), timeout=5000)
+    assert len(reviews(window)) == 1
+    key(qtbot, player, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: player.status.text().startswith("Answer taken back"), timeout=5000)
+    assert reviews(window) == [] and window.quiz.get(first.id).card == card_before  # as if never answered
+    assert not player.revealed and s.index == 0
+    key(qtbot, player, Qt.Key.Key_1 + first.answer)
+    key(qtbot, player, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: player.status.text().startswith("Next review in"), timeout=5000)
+    assert [r["correct"] for r in reviews(window)] == [1]
