@@ -55,23 +55,24 @@ def test_changing_the_context_offers_to_reload_the_model(window, qtbot, monkeypa
     assert "next time a model is loaded" in window.statusBar().currentMessage()
 
 
-def test_escape_with_nothing_running_changes_nothing(window, qtbot):
-    window.set_backend(ScriptedBackend(["Answer."]))
+def ask(window, qtbot, replies: list[str], question: str = "Diagnosis?") -> None:
+    """With a scripted model: open the first case, send `question`, wait for the reply."""
+    window.set_backend(ScriptedBackend(replies))
     window.library_pane.list.setCurrentRow(0)
     qtbot.waitUntil(lambda: window.chat_view.session is not None, timeout=5000)
-    window.chat_view.send("Diagnosis?")
+    window.chat_view.send(question)
     qtbot.waitUntil(lambda: not window.chat_view.generating, timeout=10000)
+
+
+def test_escape_with_nothing_running_changes_nothing(window, qtbot):
+    ask(window, qtbot, ["Answer."])
     before = window.chat_view.state.text()
     qtbot.keyClick(window.chat_view.composer, Qt.Key.Key_Escape)
     assert window.chat_view.state.text() == before and "Stopping" not in before
 
 
 def test_an_empty_answer_is_said(window, qtbot):
-    window.set_backend(ScriptedBackend([""]))
-    window.library_pane.list.setCurrentRow(0)
-    qtbot.waitUntil(lambda: window.chat_view.session is not None, timeout=5000)
-    window.chat_view.send("Diagnosis?")
-    qtbot.waitUntil(lambda: not window.chat_view.generating, timeout=10000)
+    ask(window, qtbot, [""])
     assert "without writing an answer" in window.chat_view.state.text()
 
 
@@ -86,11 +87,7 @@ def test_tab_moves_focus_and_ctrl_tab_types_a_tab(window, qtbot):
 
 
 def test_messages_and_their_actions_work_from_the_keyboard(window, qtbot):
-    window.set_backend(ScriptedBackend(["First answer.", "Second answer."]))
-    window.library_pane.list.setCurrentRow(0)
-    qtbot.waitUntil(lambda: window.chat_view.session is not None, timeout=5000)
-    window.chat_view.send("Diagnosis?")
-    qtbot.waitUntil(lambda: not window.chat_view.generating, timeout=10000)
+    ask(window, qtbot, ["First answer.", "Second answer."])
     question, answer = window.chat_view.message_widgets()
     for w in (question, answer):
         assert w.focusPolicy() == Qt.FocusPolicy.StrongFocus
