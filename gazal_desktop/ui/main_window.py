@@ -161,6 +161,7 @@ class MainWindow(ModelActions, QMainWindow):
         action(st, "Cases", lambda: self.tabs.setCurrentIndex(0), "Ctrl+Shift+L")  # Ctrl+digit strikes options
         action(st, "Write a question about this case (model)…", self.generate_question, "Ctrl+Shift+Q")
         action(st, "Review questions the model wrote…", lambda: self.study_view.review_drafts())
+        action(st, "Lab values (reference ranges)", self.show_lab_values, "Ctrl+L")
         action(st, "Progress", lambda: (self.tabs.setCurrentWidget(self.study_view), self.study_view.show_progress()))
         action(st, "Export quiz results (CSV)…", lambda: self.study_view.export_results())
         bar = self.addToolBar("Main")  # the main actions, with icons, one click away
@@ -206,6 +207,14 @@ class MainWindow(ModelActions, QMainWindow):
             else:
                 self.statusBar().showMessage(f"The new {' and '.join(changed)} apply the next time a model is loaded.",
                                              10000)
+
+    def show_lab_values(self) -> None:
+        """Ctrl+L, in a quiz or a discussion: reference ranges in a window beside it."""
+        from gazal_desktop.ui.lab_values import LabValuesPanel
+
+        if getattr(self, "lab_values", None) is None:
+            self.lab_values = LabValuesPanel(self)
+        self.lab_values.open_on_top()
 
     def show_shortcuts(self) -> None:
         from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem, QVBoxLayout

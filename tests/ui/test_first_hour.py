@@ -294,3 +294,20 @@ def test_the_tag_filter_is_searchable_and_takes_several_tags(window, qtbot):
     pane.clear_filters()
     qtbot.waitUntil(lambda: len(pane.titles()) == window.cases.count(), timeout=5000)
     assert pane.tag.text() == "All tags"
+
+
+def test_ctrl_l_opens_searchable_reference_ranges_beside_a_quiz(window, qtbot):
+    window.tabs.setCurrentWidget(window.study_view)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    panel = window.lab_values
+    assert panel.isVisible() and not panel.isModal()  # beside the question, not in front of it
+    assert "Ranges differ between laboratories" in panel.note.text()
+    panel.filter("sodium")
+    assert panel.visible_tests() == ["Sodium"]
+    panel.filter("paco2")
+    assert panel.visible_tests() == ["PaCO2"]
+    row = next(r for r in panel.rows if r[1] == "PaCO2")
+    assert row[2] == "35-45 mm Hg" and row[3] == "4.7-6.0 kPa"  # conventional and SI side by side
+    panel.close()
