@@ -40,6 +40,11 @@ class DraftReview(QDialog):
         form = QFormLayout(editor)
         self.case_label = QLabel()
         form.addRow("Case", self.case_label)
+        self.answer_key = QPlainTextEdit()  # the case's own key beside the draft: check the model against it
+        self.answer_key.setReadOnly(True)
+        self.answer_key.setMaximumHeight(110)
+        self.answer_key.setObjectName("draftAnswerKey")
+        form.addRow("Case answer key", self.answer_key)
         self.stem = QPlainTextEdit()
         self.question = QLineEdit()
         form.addRow("Stem", self.stem)
@@ -126,6 +131,10 @@ class DraftReview(QDialog):
         d = self.current = self.drafts[row]
         self._select_id = d.id
         self.case_label.setText(d.title)
+        key = d.answer_key
+        self.answer_key.setPlainText("\n".join(f"{label}: {key[k]}" for label, k in (
+            ("Diagnosis", "diagnosis"), ("Key findings", "findings"), ("Management", "management"),
+            ("Teaching points", "teaching_points")) if key.get(k)) or "This case has no answer key yet.")
         self.stem.setPlainText(d.stem)
         self.question.setText(d.question)
         self.teaching.setPlainText(d.teaching_point)

@@ -49,6 +49,8 @@ def explanation_html(item: QuizItem, resp: Response | None, steps: list[str] | N
                          + "".join(f"<li>{esc_html(s)}</li>" for s in steps) + "</ol>")
         elif steps is not None:
             parts.append("<p><i>No discussion with the model is saved for this case yet.</i></p>")
+    if item.source == "generated":
+        parts.append("<p><i>Model-written question, approved in review: check it against a current reference.</i></p>")
     parts.append(f"<p><small>{esc_html(DISCLAIMER_TITLE)}.</small></p>")
     return "".join(parts)
 

@@ -371,6 +371,8 @@ class QuizPlayer(QWidget):
         item = s.current
         kind = "Commit first" if item.kind == "commit" else "Question"
         head = f"{kind} {s.index + 1} of {len(s.items)} · {item.specialty or 'Unsorted'}"
+        if item.source == "generated":
+            head += " · model-written"  # approved by the learner, still the model's words
         self.header.setText(f"{head} · {item.title}" if self.revealed else head)
 
     def _reveal(self, record: bool) -> None:

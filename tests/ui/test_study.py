@@ -196,6 +196,8 @@ def test_a_question_written_by_the_model_is_reviewed_fixed_and_approved(window, 
                                 for w in window.study_view.children()), timeout=10000)
     dlg = next(w for w in window.study_view.children() if isinstance(w, DraftReview))
     assert "Options repeat" in dlg.problems.text() and not dlg.approve_button.isEnabled()
+    case = window.case  # the case's own answer key sits beside the draft
+    assert f"Diagnosis: {case.diagnosis}" in dlg.answer_key.toPlainText()
     dlg.option_edits[4][0].setText("Ovarian torsion")
     assert dlg.problems.text() == "Ready to approve." and dlg.approve_button.isEnabled()
     dlg.approve_button.click()
@@ -204,6 +206,18 @@ def test_a_question_written_by_the_model_is_reviewed_fixed_and_approved(window, 
     (item,) = [i for i in window.quiz.build(QuizFilter(count=500, pools=("new",))) if i.source == "generated"]
     assert item.options[4].text == "Ovarian torsion" and item.correct_text == "Acute pyelonephritis"
     dlg.close()
+    from gazal_desktop.ui.quiz_explanation import explanation_html
+
+    assert "Model-written question" in explanation_html(item, None)  # labelled wherever it is shown
+    window.tabs.setCurrentWidget(window.study_view)
+    home = window.study_view.home
+    home.count.setValue(200)
+    home.start_button.click()
+    player = window.study_view.player
+    qtbot.waitUntil(lambda: player.session is not None, timeout=5000)
+    index = next(i for i, it in enumerate(player.session.items) if it.source == "generated")
+    player.show_item(index)
+    assert "model-written" in player.header.text()
 
 
 def test_progress_chart_and_csv_export(window, qtbot, tmp_path):
