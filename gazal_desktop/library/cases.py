@@ -262,6 +262,13 @@ class CaseStore:
             raise LibraryError(f"No case {case_id}")
         return _row_to_case(row)
 
+    def get_many(self, case_ids: list[int]) -> dict[int, Case]:
+        """Cases by id in one query (a search's hits), missing ids left out."""
+        if not case_ids:
+            return {}
+        rows = self.lib.rows(f"SELECT * FROM cases WHERE id IN ({', '.join('?' * len(case_ids))})", case_ids)
+        return {r["id"]: _row_to_case(r) for r in rows}
+
     def get_by_uid(self, uid: str) -> Case | None:
         row = self._one("SELECT * FROM cases WHERE uid = ?", (uid,))
         return _row_to_case(row) if row else None

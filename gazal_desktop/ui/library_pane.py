@@ -205,13 +205,17 @@ class LibraryPane(QWidget):
                 return CaseRow(c.title, c.specialty, c.difficulty, n, due, hit, in_discussion)
 
             if text:
-                seen, rows = set(), []
+                hits, seen = [], set()
                 for h in self.store.search(text, specialty=specialty, tag=tag, limit=200):
                     if h.case_id not in seen:
                         seen.add(h.case_id)
+                        hits.append(h)
+                cases = self.store.get_many([h.case_id for h in hits])  # one query, not one per hit
+                rows = []
+                for h in hits:
+                    if h.case_id in cases:
                         where = (h.conversation_id, h.message_id) if h.kind == "message" else None
-                        rows.append((h.case_id, h.title, row(self.store.get(h.case_id), h.snippet, where is not None),
-                                     where))
+                        rows.append((h.case_id, h.title, row(cases[h.case_id], h.snippet, where is not None), where))
                 return rows
             return [(c.id, c.title, row(c), None)
                     for c in self.store.list(specialty=specialty, tag=tag, sort="title")]

@@ -220,10 +220,7 @@ class MarkdownView(QTextBrowser):
 
     def _finish_stream(self, text: str) -> None:
         """The stream ended: render what was still plain or unrendered, in chunks."""
-        cursor = self.textCursor()
-        cursor.setPosition(self._stream_pos)
-        cursor.movePosition(cursor.MoveOperation.End, cursor.MoveMode.KeepAnchor)
-        cursor.removeSelectedText()
+        self._drop_unstable()
         rest = text[len(self._stream_stable):]
         self._source, self._streaming, self._tail_shown = text, False, None
         self._stream_stable, self._stream_pos = "", 0
@@ -245,15 +242,11 @@ class MarkdownView(QTextBrowser):
             self._reset_stream()
         self._streaming = True
         done = len(self._stream_stable)  # only the new part is scanned: a fence never spans it
-        found = _stable_prefix_end(text[done:])
-        cut = done + found if found else done
+        cut = done + _stable_prefix_end(text[done:])
         cursor = self.textCursor()
         tail = text[cut:]
         if cut > len(self._stream_stable):
-            cursor.setPosition(self._stream_pos)
-            cursor.movePosition(cursor.MoveOperation.End, cursor.MoveMode.KeepAnchor)
-            cursor.removeSelectedText()
-            self._tail_shown = None
+            cursor = self._drop_unstable()
             if cursor.position() > 0:
                 _plain_block(cursor)  # new Markdown blocks start their own paragraph
             cursor.insertHtml(to_html(text[len(self._stream_stable):cut]))
@@ -263,11 +256,8 @@ class MarkdownView(QTextBrowser):
             cursor.movePosition(cursor.MoveOperation.End)
             cursor.insertText(self._wrapped(tail[len(self._tail_shown):]))  # only what is new
             self._tail_shown = tail
-        elif tail != (self._tail_shown or "") or self._tail_shown is None:
-            cursor.setPosition(self._stream_pos)
-            cursor.movePosition(cursor.MoveOperation.End, cursor.MoveMode.KeepAnchor)
-            cursor.removeSelectedText()
-            self._tail_shown = None
+        else:  # a new block, or one that turned rich or plain: redraw the tail
+            cursor = self._drop_unstable()
             if tail.strip():
                 if cursor.position() > 0:
                     _plain_block(cursor)
@@ -280,6 +270,15 @@ class MarkdownView(QTextBrowser):
         self._source = text
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
+
+    def _drop_unstable(self):
+        """Remove what follows the rendered stable part (the tail being written); a cursor there."""
+        cursor = self.textCursor()
+        cursor.setPosition(self._stream_pos)
+        cursor.movePosition(cursor.MoveOperation.End, cursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        self._tail_shown = None
+        return cursor
 
     def _wrapped(self, new: str) -> str:
         """New characters of a plain tail, broken every LONG_LINE characters for display:

@@ -463,15 +463,10 @@ class QuizPlayer(QWidget):
                 self._store_commit_text()
             self.show_item(target)
 
-    def unanswered(self) -> list[int]:
-        s = self.session
-        return [i for i in range(len(s.items))
-                if not (r := s.responses.get(i)) or (r.chosen is None and not (r.text or "").strip())]
-
     def confirm_end(self) -> None:
         """Enter on the last question of a timed block: end it, but ask first when questions
         are still unanswered (one Enter too many used to end the block)."""
-        left = self.unanswered()
+        left = self.session.unanswered()  # what the results will count as not answered
         if left:
             from PySide6.QtWidgets import QMessageBox
 
