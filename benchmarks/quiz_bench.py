@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from library_bench import generated_cases  # noqa: E402
 
-from gazal_desktop.core.quiz import QuizSession  # noqa: E402
+from gazal_desktop.core.quiz_session import QuizSession  # noqa: E402
 from gazal_desktop.core.scheduling import QuizScheduler  # noqa: E402
 from gazal_desktop.library.cases import CaseStore  # noqa: E402
 from gazal_desktop.library.db import Library  # noqa: E402
@@ -69,9 +69,9 @@ def deck(n_cases: int, n_reviews: int, work: Path) -> dict:
         when = now - dt.timedelta(days=60) + dt.timedelta(minutes=i * 60 * 24 * 60 // max(1, n_reviews))
         s = QuizSession([it], "tutor", started_at=when)
         s.choose(it.answer if i % 4 else (it.answer + 1) % len(it.options), when)
-        s.submit(when)
+        (snapshot,) = s.submit(when).record
         t0 = time.perf_counter()
-        store.record(s, 0)
+        store.record(snapshot)
         rec.append(time.perf_counter() - t0)
     print(f"record a review: p50 {statistics.median(rec) * 1000:.2f} ms, "
           f"p95 {sorted(rec)[int(len(rec) * 0.95)] * 1000:.2f} ms ({n_reviews} reviews)")

@@ -1,4 +1,5 @@
-"""Quiz items and sessions (no Qt): validation, answer extraction, ratings, a session's state.
+"""Quiz items (no Qt): validation, answer extraction, ratings, the shuffle. A block of them as
+the learner works through it is core.quiz_session.QuizSession.
 
 Two kinds of item come from stored cases:
 
@@ -11,7 +12,6 @@ Two kinds of item come from stored cases:
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 import re
 import unicodedata
@@ -276,8 +276,16 @@ def shuffled(item: QuizItem, rng: random.Random) -> QuizItem:
         return item
     order = list(range(n))
     rng.shuffle(order)
+    return presented(item, order)
+
+
+def presented(item: QuizItem, order: list[int] | None) -> QuizItem:
+    """The item with its options in `order` (stored indices, as `shuffled` chose them); the stored
+    order when `order` is None or no longer fits the item (its options were edited since)."""
+    if not order or sorted(order) != list(range(len(item.options))) or item.answer is None:
+        return item
     return replace(item, options=[item.options[i] for i in order], answer=order.index(item.answer),
-                   shown_order=order)
+                   shown_order=list(order))
 
 
 def stored_index(item: QuizItem, shown: int | None) -> int | None:
@@ -285,101 +293,3 @@ def stored_index(item: QuizItem, shown: int | None) -> int | None:
     if shown is None or item.shown_order is None:
         return shown
     return item.shown_order[shown]
-
-
-# -- a session -----------------------------------------------------------------------------
-@dataclass
-class Response:
-    chosen: int | None = None  # mcq: the option picked
-    text: str = ""  # commit-first: what the learner wrote
-    confidence: str = "medium"
-    self_rating: int | None = None  # commit-first: the learner's own grade
-    seconds: float = 0.0
-    answered_at: dt.datetime | None = None
-    submitted: bool = False  # tutor mode locks an answer once it is submitted
-
-    def correct(self, item: QuizItem) -> bool | None:
-        if item.kind == "commit":
-            return None if self.self_rating is None else self.self_rating > AGAIN
-        return None if self.chosen is None else self.chosen == item.answer
-
-    def rating(self, item: QuizItem) -> int | None:
-        if item.kind == "commit":
-            return self.self_rating
-        if self.chosen is None:
-            return None
-        return rating_for(self.chosen == item.answer, self.confidence)
-
-
-@dataclass
-class QuizSession:
-    """What happens in one sitting: the items, the learner's answers, the clock."""
-
-    items: list[QuizItem]
-    mode: str = "tutor"
-    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
-    seconds_per_question: int = SECONDS_PER_QUESTION
-    responses: dict[int, Response] = field(default_factory=dict)
-    struck: dict[int, set[int]] = field(default_factory=dict)
-    index: int = 0
-    finished_at: dt.datetime | None = None
-    id: int | None = None
-    # What recording each answer replaced, newest last: (index, review id, card before, due before)
-    undo_log: list[tuple[int, int, dict | None, str | None]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}")
-        if not self.items:
-            raise ValueError("A quiz needs at least one question.")
-
-    @property
-    def current(self) -> QuizItem:
-        return self.items[self.index]
-
-    @property
-    def time_limit_s(self) -> int | None:
-        return self.seconds_per_question * len(self.items) if self.mode == "timed" else None
-
-    def remaining_s(self, now: dt.datetime) -> float | None:
-        if self.time_limit_s is None:
-            return None
-        return max(0.0, self.time_limit_s - (now - self.started_at).total_seconds())
-
-    def response(self, i: int | None = None) -> Response:
-        return self.responses.setdefault(self.index if i is None else i, Response())
-
-    def toggle_strike(self, option: int) -> set[int]:
-        s = self.struck.setdefault(self.index, set())
-        s ^= {option}
-        return s
-
-    def choose(self, option: int, now: dt.datetime) -> None:
-        r = self.response()
-        if r.submitted:
-            return
-        if not 0 <= option < len(self.current.options):
-            raise ValueError("No such option")
-        r.chosen, r.answered_at = option, now
-
-    def submit(self, now: dt.datetime) -> Response:
-        """Tutor mode: lock the answer (the explanation shows next). Timed mode locks at the end."""
-        r = self.response()
-        r.submitted = True
-        r.answered_at = r.answered_at or now
-        return r
-
-    def finish(self, now: dt.datetime) -> None:
-        for r in self.responses.values():
-            if r.chosen is not None or r.self_rating is not None:
-                r.submitted = True
-        self.finished_at = now
-
-    def unanswered(self) -> list[int]:
-        return [i for i, it in enumerate(self.items) if self.responses.get(i, Response()).rating(it) is None]
-
-    def score(self) -> tuple[int, int]:
-        """(correct, answered)."""
-        got = [self.responses[i].correct(it) for i, it in enumerate(self.items) if i in self.responses]
-        got = [g for g in got if g is not None]
-        return sum(got), len(got)

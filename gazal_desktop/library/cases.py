@@ -39,6 +39,7 @@ class Case:
     mcq_question: str = ""
     mcq_options: list[str] = field(default_factory=list)
     mcq_answer: int | None = None  # index into mcq_options
+    mcq_explanations: list[str] = field(default_factory=list)  # why each option is right or wrong (parallel)
     educational: bool = True
     origin: str = "user"  # user, starter, import, pack, medqa
     uid: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -66,6 +67,11 @@ class Case:
                 raise LibraryError("The question's correct option must be one of its options")
             if len({o.strip().lower() for o in self.mcq_options}) != len(self.mcq_options):
                 raise LibraryError("The question's options must all be different")
+        if self.mcq_explanations and not any(e.strip() for e in self.mcq_explanations):
+            self.mcq_explanations = []
+        if self.mcq_explanations and len(self.mcq_explanations) != len(self.mcq_options):
+            raise LibraryError(f"The question has {len(self.mcq_options)} options but "
+                               f"{len(self.mcq_explanations)} explanations: give one per option (empty for none)")
         self.tags = sorted({t.strip() for t in self.tags if t.strip()}, key=str.lower)
         return self
 
@@ -80,7 +86,7 @@ class Case:
                 setattr(self, name, "" if name != "difficulty" else "medium")
             elif not isinstance(value, str):
                 raise LibraryError(f"'{name}' must be text, not {type(value).__name__}")
-        for name in ("tags", "mcq_options"):
+        for name in ("tags", "mcq_options", "mcq_explanations"):
             value = getattr(self, name)
             if value is None:
                 setattr(self, name, [])
@@ -99,6 +105,8 @@ class Case:
                 "management", "teaching_points", "mcq_question", "mcq_options", "mcq_answer")
         data = {k: getattr(self, k) for k in keys}
         data["vignette"] = re.sub(r"\s+", " ", data["vignette"].strip().lower())
+        if any(e.strip() for e in self.mcq_explanations):  # absent otherwise: older hashes stay valid
+            data["mcq_explanations"] = self.mcq_explanations
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
 
     def to_dict(self) -> dict:
@@ -123,6 +131,7 @@ def _row_to_case(row: dict) -> Case:
     row.pop("content_hash", None)
     row["tags"] = stored_json(row["tags"], [])
     row["mcq_options"] = stored_json(row["mcq_options"], [])
+    row["mcq_explanations"] = stored_json(row.get("mcq_explanations") or "[]", [])
     row["educational"] = bool(row["educational"])
     return Case.from_dict(row)
 
@@ -251,6 +260,7 @@ class CaseStore:
         d = case.to_dict()
         d["tags"] = json.dumps(case.tags, ensure_ascii=False)
         d["mcq_options"] = json.dumps(case.mcq_options, ensure_ascii=False)
+        d["mcq_explanations"] = json.dumps(case.mcq_explanations, ensure_ascii=False)
         d["educational"] = int(case.educational)
         d["content_hash"] = case.content_hash()
         return [d[c] for c in _COLUMNS]

@@ -322,6 +322,14 @@ def _m0005(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE quiz_reviews ADD COLUMN option_order TEXT NOT NULL DEFAULT ''")
 
 
+@migration("0006_explanations_and_suspended_blocks")
+def _m0006(db: sqlite_utils.Database) -> None:
+    """An explanation per option of a case's question (JSON list, parallel to mcq_options), and
+    the saved state of a quiz block suspended to resume later."""
+    db.execute("ALTER TABLE cases ADD COLUMN mcq_explanations TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE quiz_sessions ADD COLUMN suspended TEXT")
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply what is missing, each in its own transaction. Returns the names applied."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")

@@ -141,6 +141,9 @@ def export_markdown(case: Case, conversations: list[tuple[Conversation, list[Sto
         lines += ["## Answer key", ""]
         if case.mcq_options and case.mcq_answer is not None:
             lines += [f"**Answer:** {chr(65 + case.mcq_answer)}. {case.mcq_options[case.mcq_answer]}", ""]
+            if case.mcq_explanations:
+                lines += [f"- **{chr(65 + i)}.** {why.strip()}" for i, why in enumerate(case.mcq_explanations)
+                          if why.strip()] + [""]
         lines += [f"**{k}:** {v.strip()}\n" for k, v in key if v.strip()]
     for conv, msgs in conversations:
         # The discussion as it reads: edited-away branches and earlier versions left out.
@@ -233,6 +236,18 @@ _STEM = re.compile(r"(?s)^(.*?)([^.?!]*\?)\s*$")
 IMPORT_BATCH = 200  # cases per transaction: about a tenth of a second of the write lock at a time
 
 
+def _option_explanations(raw: object, letters: list[str]) -> list[str]:
+    """Per-option explanations in an import line, when it has them: {"A": "...", ...} or a list
+    in option order. Anything else (or none) gives no explanations."""
+    if isinstance(raw, dict):
+        out = [str(raw.get(k) or "").strip() for k in letters]
+    elif isinstance(raw, list) and len(raw) == len(letters):
+        out = [str(x or "").strip() for x in raw]
+    else:
+        return []
+    return out if any(out) else []
+
+
 def import_medqa_jsonl(store: CaseStore, lines, source: str = "MedQA import",
                        progress: Callable[[int], None] | None = None) -> ImportReport:
     """MedQA-style JSONL (question, options {A: ...}, answer_idx, meta_info) -> quiz-ready cases.
@@ -284,12 +299,15 @@ def import_medqa_jsonl(store: CaseStore, lines, source: str = "MedQA import",
         m = _STEM.match(question.strip())
         vignette, stem = (m.group(1).strip(), m.group(2).strip()) if m and m.group(1).strip() else (question.strip(), "")
         meta = item.get("meta_info")
+        explanations = _option_explanations(item.get("explanations", item.get("option_explanations")), letters)
+        overall = item.get("explanation", item.get("exp"))
         title = " ".join(vignette.split()[:9]).rstrip(",.;:") + ("…" if len(vignette.split()) > 9 else "")
         case = Case(
             title=title, vignette=vignette, mcq_question=stem or "Choose the single best answer.",
             mcq_options=[str(options[k]) for k in letters], mcq_answer=letters.index(answer),
             diagnosis=str(item.get("answer") or options[answer]), tags=["MedQA"] + ([str(meta)] if meta else []),
-            source=source, origin="medqa",
+            source=source, origin="medqa", mcq_explanations=explanations,
+            teaching_points=overall.strip() if isinstance(overall, str) else "",
         )
         try:
             case.validated()

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gazal_desktop.core.atomic import write_text_atomic
-from gazal_desktop.core.quiz import (
-    KINDS, LETTERS, RATING_NAMES, Option, QuizItem, QuizSession, stored_index, validate,
-)
+from gazal_desktop.core.quiz import KINDS, LETTERS, RATING_NAMES, Option, QuizItem, validate
+from gazal_desktop.core.quiz_session import AnswerRecord, QuizSession, Recorded, TransitionError, UndoRecord
 from gazal_desktop.core.scheduling import QuizScheduler, utc
 from gazal_desktop.library.db import Library, LibraryError, stored_json, utcnow
 from gazal_desktop.safety import DISCLAIMER
@@ -117,7 +116,11 @@ class QuizStore:
             self.conn.execute("""
                 INSERT INTO quiz_items (uid, case_id, kind, source, status, stem, question, options, answer,
                                         teaching_point, created_at, updated_at)
-                SELECT 'mcq:' || uid, id, 'mcq', 'authored', 'approved', vignette, mcq_question, mcq_options,
+                SELECT 'mcq:' || uid, id, 'mcq', 'authored', 'approved', vignette, mcq_question,
+                       CASE WHEN mcq_explanations = '[]' THEN mcq_options ELSE (
+                           SELECT json_group_array(json_object('text', o.value, 'explanation', COALESCE(
+                               json_extract(cases.mcq_explanations, '$[' || o.key || ']'), '')))
+                           FROM json_each(cases.mcq_options) o) END,
                        mcq_answer, teaching_points, ?, ?
                 FROM cases WHERE mcq_options != '[]' AND mcq_answer IS NOT NULL AND true
                 ON CONFLICT(uid) DO UPDATE SET
@@ -318,67 +321,82 @@ class QuizStore:
         session.id = cur.lastrowid
         return session.id
 
-    def record(self, session: QuizSession, index: int, now: dt.datetime | None = None) -> QuizItem | None:
-        """Schedule one answered question and log the review, in one transaction.
-
-        Returns the item with its new card and due date, or None when it was not answered
-        (an omitted question stays due).
-        """
-        item = session.items[index]
-        resp = session.responses.get(index)
-        rating = resp.rating(item) if resp else None
-        if rating is None:
-            return None
-        when = resp.answered_at or now or dt.datetime.now(dt.timezone.utc)
-        duration = int(resp.seconds * 1000) if resp.seconds else None
-        card, _log = self.scheduler.review(item.card, item.id, rating, when, duration)
+    def record(self, rec: AnswerRecord) -> Recorded:
+        """Schedule one answered question and log the review, in one transaction. `rec` is a
+        snapshot (QuizSession.snapshot); the caller applies the result to its session."""
+        card, _log = self.scheduler.review(rec.card, rec.item_id, rec.rating, rec.answered_at, rec.duration_ms)
         due = _iso(dt.datetime.fromisoformat(card["due"]))
-        before = (item.card, item.due)
         with self.lib.transaction():
-            self.conn.execute("UPDATE quiz_items SET card = ?, due = ? WHERE id = ?", (json.dumps(card), due, item.id))
+            self.conn.execute("UPDATE quiz_items SET card = ?, due = ? WHERE id = ?",
+                              (json.dumps(card), due, rec.item_id))
             cur = self.conn.execute("""
                 INSERT INTO quiz_reviews (item_id, session_id, reviewed_at, rating, correct, chosen, confidence,
                                           response, duration_ms, mode, specialty, due_after, option_order)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                              (item.id, session.id, _iso(when), rating, int(bool(resp.correct(item))),
-                               stored_index(item, resp.chosen),
-                               resp.confidence if item.kind == "mcq" else "", resp.text, duration, session.mode,
-                               item.specialty, due, json.dumps(item.shown_order) if item.shown_order else ""))
-            review_id = cur.lastrowid
-            if session.id is not None:  # kept current, so a session cut short by a crash still adds up
-                correct, _ = session.score()
-                self.conn.execute("UPDATE quiz_sessions SET n_correct = ? WHERE id = ?", (correct, session.id))
-        session.undo_log.append((index, review_id, *before))
-        item.card, item.due = card, due
-        return item
+                                    (rec.item_id, rec.session_id, _iso(rec.answered_at), rec.rating, int(rec.correct),
+                                     rec.chosen, rec.confidence, rec.text, rec.duration_ms, rec.mode, rec.specialty,
+                                     due, json.dumps(rec.option_order) if rec.option_order else ""))
+            if rec.session_id is not None:  # kept current, so a block cut short by a crash still adds up
+                self.conn.execute("UPDATE quiz_sessions SET n_correct = ? WHERE id = ?", (rec.n_correct, rec.session_id))
+        return Recorded(rec.index, cur.lastrowid, card, due, rec.card, rec.due)
 
-    def undo_last(self, session: QuizSession) -> int | None:
-        """Take back the newest recorded answer of `session`: its review is deleted and the
-        item's schedule is what it was before. Returns the question's index (None: nothing to undo)."""
-        if not session.undo_log:
-            return None
-        index, review_id, card, due = session.undo_log.pop()
-        item = session.items[index]
+    def undo(self, rec: UndoRecord) -> None:
+        """Take back a recorded answer (QuizSession.take_back): its review is deleted and the
+        item's schedule is what it was before."""
         with self.lib.transaction():
-            self.conn.execute("DELETE FROM quiz_reviews WHERE id = ?", (review_id,))
+            self.conn.execute("DELETE FROM quiz_reviews WHERE id = ?", (rec.review_id,))
             self.conn.execute("UPDATE quiz_items SET card = ?, due = ? WHERE id = ?",
-                              (json.dumps(card) if card else None, due, item.id))
-            resp = session.responses.get(index)
-            if resp is not None:
-                resp.submitted, resp.chosen, resp.self_rating = False, None, None
-            if session.id is not None:
-                correct, _ = session.score()
-                self.conn.execute("UPDATE quiz_sessions SET n_correct = ? WHERE id = ?", (correct, session.id))
-        item.card, item.due = card, due
-        return index
+                              (json.dumps(rec.card) if rec.card else None, rec.due, rec.item_id))
+            if rec.session_id is not None:
+                self.conn.execute("UPDATE quiz_sessions SET n_correct = ? WHERE id = ?", (rec.n_correct, rec.session_id))
 
-    def finish_session(self, session: QuizSession) -> None:
-        if session.id is None:
+    def finish_session(self, session_id: int | None, finished_at: dt.datetime, n_correct: int) -> None:
+        if session_id is None:
             return
-        correct, _ = session.score()
         with self.lib.transaction():
-            self.conn.execute("UPDATE quiz_sessions SET finished_at = ?, n_correct = ? WHERE id = ?",
-                              (_iso(session.finished_at or dt.datetime.now(dt.timezone.utc)), correct, session.id))
+            self.conn.execute("UPDATE quiz_sessions SET finished_at = ?, n_correct = ?, suspended = NULL "
+                              "WHERE id = ?", (_iso(finished_at), n_correct, session_id))
+
+    # -- suspended blocks --------------------------------------------------------------------
+    def suspend(self, session_id: int, state: dict) -> None:
+        """Keep an unfinished block (QuizSession.to_state) to resume later, even after a relaunch."""
+        with self.lib.transaction():
+            self.conn.execute("UPDATE quiz_sessions SET suspended = ? WHERE id = ? AND finished_at IS NULL",
+                              (json.dumps(state), session_id))
+
+    def suspended(self) -> list[dict]:
+        """Blocks waiting to be resumed, newest first: id, mode, n_items, answered, started_at."""
+        out = []
+        for row in self._rows("SELECT id, mode, n_items, started_at, suspended FROM quiz_sessions "
+                              "WHERE suspended IS NOT NULL AND finished_at IS NULL ORDER BY id DESC"):
+            state = stored_json(row.pop("suspended"), {})
+            responses = state.get("responses", {}) if isinstance(state, dict) else {}
+            row["answered"] = sum(1 for r in responses.values()
+                                  if isinstance(r, dict) and (r.get("chosen") is not None or r.get("self_rating")))
+            out.append(row)
+        return out
+
+    def resume(self, session_id: int, now: dt.datetime | None = None) -> QuizSession:
+        """The suspended block, its questions read again from the library."""
+        now = now or dt.datetime.now(dt.timezone.utc)
+        row = self.conn.execute("SELECT suspended FROM quiz_sessions WHERE id = ? AND finished_at IS NULL",
+                                (session_id,)).fetchone()
+        state = stored_json(row[0], {}) if row and row[0] else None
+        if not isinstance(state, dict) or not isinstance(state.get("items"), list):
+            raise LibraryError("That block can no longer be resumed.")
+        ids = [e.get("id") for e in state["items"] if isinstance(e, dict)]
+        items = [_item(r) for r in self._rows(
+            _SELECT + f" WHERE i.id IN ({', '.join('?' * len(ids))})", ids)] if ids else []
+        try:
+            return QuizSession.from_state(state, items, now, session_id)
+        except (TransitionError, KeyError, TypeError, ValueError) as e:
+            raise LibraryError(f"That block can no longer be resumed: {e}") from None
+
+    def discard_suspended(self, session_id: int) -> None:
+        """Give up a suspended block: tutor answers already count; unrecorded timed answers are dropped."""
+        with self.lib.transaction():
+            self.conn.execute("UPDATE quiz_sessions SET suspended = NULL, finished_at = ? WHERE id = ? "
+                              "AND finished_at IS NULL", (utcnow(), session_id))
 
     def reviews(self, item_id: int | None = None) -> list[dict]:
         sql = """SELECT r.*, i.kind, i.source, i.answer, c.title FROM quiz_reviews r JOIN quiz_items i ON i.id = r.item_id

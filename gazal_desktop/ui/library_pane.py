@@ -48,7 +48,10 @@ class CaseEditor(QDialog):
         self.question = QLineEdit(case.mcq_question)
         self.options = QPlainTextEdit("\n".join(case.mcq_options))
         self.options.setPlaceholderText("One option per line")
-        tab_moves_focus(self.vignette, self.findings, self.management, self.teaching, self.options)
+        self.explanations = QPlainTextEdit("\n".join(case.mcq_explanations))
+        self.explanations.setPlaceholderText("Why each option is right or wrong: one line per option, in the same "
+                                             "order (an empty line for none)")
+        tab_moves_focus(self.vignette, self.findings, self.management, self.teaching, self.options, self.explanations)
         self.answer = QSpinBox()
         self.answer.setRange(1, 10)
         self.answer.setValue((case.mcq_answer or 0) + 1)
@@ -56,13 +59,13 @@ class CaseEditor(QDialog):
                          ("Tags (comma-separated)", self.tags), ("Difficulty", self.difficulty),
                          ("Diagnosis", self.diagnosis), ("Key findings", self.findings), ("Management", self.management),
                          ("Teaching points", self.teaching), ("Question", self.question), ("Options", self.options),
-                         ("Correct option (number)", self.answer)]:
+                         ("Correct option (number)", self.answer), ("Why each option", self.explanations)]:
             form.addRow(label, w)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
-        self.resize(640, 720)
+        self.resize(640, 780)
 
     def result_case(self) -> Case:
         options = [o.strip() for o in self.options.toPlainText().splitlines() if o.strip()]
@@ -74,6 +77,10 @@ class CaseEditor(QDialog):
         c.management, c.teaching_points = self.management.toPlainText().strip(), self.teaching.toPlainText().strip()
         c.mcq_question, c.mcq_options = self.question.text().strip(), options
         c.mcq_answer = (self.answer.value() - 1) if options else None
+        why = [w.strip() for w in self.explanations.toPlainText().splitlines()]
+        while why and not why[-1]:
+            why.pop()
+        c.mcq_explanations = why + [""] * (len(options) - len(why)) if any(why) else []
         return c
 
     def accept(self) -> None:

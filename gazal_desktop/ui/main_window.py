@@ -476,8 +476,7 @@ class MainWindow(ModelActions, QMainWindow):
         """Finish what is running and close the library (before a restore replaces it)."""
         if self.library_closed:
             return
-        if self.study_view.in_quiz:
-            self.study_view.player.end_block()  # what was answered is kept
+        self.study_view.suspend_running()  # a block in progress is kept to resume
         if self.chat_view.generating:
             self.chat_view.stop()
             self.chat_view.wait()

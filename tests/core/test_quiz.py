@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from gazal_desktop.core.quiz import (AGAIN, EASY, GOOD, HARD, QuizItem, QuizSession, Option, extract_choice,
+from gazal_desktop.core.quiz_session import QuizSession
+from gazal_desktop.core.quiz import (AGAIN, EASY, GOOD, HARD, QuizItem, Option, extract_choice,
                                      item_from_generated, rating_for)
 
 STEM = ("A 64-year-old man has crushing chest pain for 40 minutes with sweating. ECG shows ST elevation in "
@@ -117,7 +118,7 @@ def test_a_timed_session_has_90_seconds_a_question_and_counts_only_answers():
     s.choose(0, t0)
     s.choose(1, t0)  # changed before the end: allowed in timed mode
     assert s.unanswered() == [2]
-    s.finish(t0)
+    s.end(t0)
     assert s.score() == (2, 2)
 
 

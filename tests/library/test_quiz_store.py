@@ -11,7 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from gazal_desktop.core.quiz import AGAIN, GOOD, QuizSession, item_from_generated
+from gazal_desktop.core.quiz import AGAIN, GOOD, item_from_generated
+from gazal_desktop.core.quiz_session import QuizSession
 from gazal_desktop.core.scheduling import QuizScheduler
 from gazal_desktop.library import open_library
 from gazal_desktop.library.cases import Case, CaseStore
@@ -31,17 +32,19 @@ def store(tmp_path):
 
 
 def answer(store: QuizStore, item, correct: bool, when: dt.datetime, confidence="medium", mode="tutor"):
-    """Answer one item the way the quiz screen does: a session, a choice, submit, record."""
+    """Answer one item the way the quiz screen does: a session's transitions, then the
+    database records the snapshot and the session takes the new schedule."""
     s = QuizSession([item], mode, started_at=when)
     store.start_session(s)
     if item.kind == "commit":
-        s.response().self_rating = GOOD if correct else AGAIN
-        s.response().answered_at = when
+        s.reveal(when)
+        step = s.grade(GOOD if correct else AGAIN, when)
     else:
-        s.choose(item.answer if correct else (item.answer + 1) % len(item.options), when)
-        s.response().confidence = confidence
-    s.submit(when)
-    return store.record(s, 0)
+        s.choose(item.answer if correct else (item.answer + 1) % len(item.options), when, confidence)
+        step = s.submit(when) if mode == "tutor" else s.end(when)
+    (rec,) = step.record
+    s.recorded(store.record(rec))
+    return s.items[0]
 
 
 def test_the_starter_library_gives_a_deck_without_any_model(store):
@@ -198,8 +201,10 @@ def test_a_library_from_the_previous_release_gains_the_deck_and_keeps_its_cases(
     old = [m for m in db_mod.MIGRATIONS if m[0] < "0003"]
     monkeypatch.setattr(db_mod, "MIGRATIONS", old)
     lib = db_mod.Library.open(tmp_path / "data")
-    CaseStore(lib).add(Case(title="Mine", vignette="v" * 60, specialty="Cardiology", mcq_question="Q?",
-                            mcq_options=["a", "b", "c", "d"], mcq_answer=2))
+    with lib.transaction():  # as that release wrote it (today's CaseStore knows newer columns)
+        lib.db.conn.execute("INSERT INTO cases (uid, title, vignette, specialty, mcq_question, mcq_options, mcq_answer, "
+                         "created_at, updated_at) VALUES ('mine', 'Mine', ?, 'Cardiology', 'Q?', ?, 2, ?, ?)",
+                         ("v" * 60, json.dumps(["a", "b", "c", "d"]), T0.isoformat(), T0.isoformat()))
     assert "quiz_items" not in lib.db.table_names()
     lib.close(backup=False)
     monkeypatch.undo()
@@ -225,10 +230,34 @@ def test_a_shuffled_answer_is_logged_by_stored_option_with_the_order_shown(store
     s = QuizSession([shown], "tutor", started_at=T0)
     store.start_session(s)
     s.choose(wrong_shown, T0)
-    s.submit(T0)
-    store.record(s, 0)
+    store.record(s.submit(T0).record[0])
     (review,) = store.reviews()
     assert review["chosen"] == shown.shown_order[wrong_shown]  # the stored option, whatever its position
     assert json.loads(review["option_order"]) == shown.shown_order and review["correct"] == 0
     rows = list(csv.DictReader(io.StringIO(store.results_csv())))[:-1]
     assert rows[0]["chosen"] == "ABCDE"[wrong_shown] and rows[0]["answer"] == "ABCDE"[shown.answer]  # as seen
+
+
+def test_a_suspended_block_is_listed_resumed_and_refused_once_its_question_is_gone(store):
+    import random
+
+    from gazal_desktop.core.quiz import shuffled
+
+    items = [shuffled(it, random.Random(1)) for it in store.build(QuizFilter(count=3, pools=("new",)), T0)]
+    s = QuizSession(items, "tutor", started_at=T0)
+    store.start_session(s)
+    s.choose(items[0].answer, T0)
+    s.recorded(store.record(s.submit(T0).record[0]))
+    s.go(1)
+    store.suspend(s.id, s.to_state(T0 + dt.timedelta(minutes=5)))
+    (row,) = store.suspended()
+    assert (row["id"], row["mode"], row["n_items"], row["answered"]) == (s.id, "tutor", 3, 1)
+    r = store.resume(s.id, T0 + dt.timedelta(days=2))
+    assert [it.shown_order for it in r.items] == [it.shown_order for it in items] and r.index == 1
+    assert r.items[0].card is not None  # read again: the schedule the recorded answer gave it
+    assert r.score() == (1, 1)
+    store.lib.db.conn.execute("DELETE FROM quiz_items WHERE id = ?", (items[2].id,))
+    with pytest.raises(LibraryError, match="can no longer be resumed"):
+        store.resume(s.id)
+    store.discard_suspended(s.id)
+    assert store.suspended() == []

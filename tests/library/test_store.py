@@ -18,6 +18,14 @@ from gazal_desktop.library.db import (
 from testenv import THREADS
 
 
+def _old_case(lib) -> int:
+    """A case as an older release wrote it (today's CaseStore knows newer columns)."""
+    with lib.transaction():
+        return lib.db.execute(
+            "INSERT INTO cases (uid, title, vignette, created_at, updated_at) VALUES ('c1', 'Inferior STEMI', "
+            "'A 58-year-old man has crushing chest pain and ST elevation in II, III, aVF.', 'x', 'x')").lastrowid
+
+
 def _case(**kw) -> Case:
     base = dict(title="Inferior STEMI", vignette="A 58-year-old man has crushing chest pain and ST elevation in II, III, aVF.",
                 specialty="Cardiology", tags=["ACS", "ECG"], diagnosis="Inferior STEMI",
@@ -264,9 +272,9 @@ def test_a_library_from_the_previous_release_keeps_its_discussions_with_new_iden
 
     monkeypatch.setattr(db_mod, "MIGRATIONS", [m for m in db_mod.MIGRATIONS if m[0] < "0004"])
     lib = db_mod.Library.open(tmp_path / "data")
-    c = CaseStore(lib).add(_case())
+    case_id = _old_case(lib)
     conv_id = lib.db.execute("INSERT INTO conversations (case_id, created_at, updated_at) VALUES (?, 'x', 'x')",
-                             (c.id,)).lastrowid
+                             (case_id,)).lastrowid
     for role, content, status, replaces in (("user", "Which artery?", "complete", None),
                                             ("assistant", "Left anterior descending", "complete", None),
                                             ("assistant", "Right coronary artery", "streaming", 2)):
@@ -389,10 +397,8 @@ def test_a_migration_on_a_full_disk_says_the_disk_is_full_and_keeps_the_library(
         data = fs / "data"
         monkeypatch.setattr(dbmod, "MIGRATIONS", dbmod.MIGRATIONS[:3])  # a library from before 0004
         lib = Library.open(data)
-        store = CaseStore(lib)
-        c = store.add(_case())
         chats = ChatStore(lib)
-        conv = chats.start(Conversation(c.id))
+        conv = chats.start(Conversation(_old_case(lib)))
         for i in range(300):
             lib.db.conn.execute("INSERT INTO messages (conversation_id, role, content, created_at, updated_at) "
                                 "VALUES (?, 'user', ?, 'x', 'x')", (conv.id, f"message {i} " * 40))

@@ -206,7 +206,7 @@ def test_a_question_written_by_the_model_is_reviewed_fixed_and_approved(window, 
     (item,) = [i for i in window.quiz.build(QuizFilter(count=500, pools=("new",))) if i.source == "generated"]
     assert item.options[4].text == "Ovarian torsion" and item.correct_text == "Acute pyelonephritis"
     dlg.close()
-    from gazal_desktop.ui.quiz_explanation import explanation_html
+    from gazal_desktop.ui.study.explanation import explanation_html
 
     assert "Model-written question" in explanation_html(item, None)  # labelled wherever it is shown
     window.tabs.setCurrentWidget(window.study_view)
@@ -272,3 +272,66 @@ def test_ctrl_z_takes_back_the_last_answer_and_its_schedule(window, qtbot):
     key(qtbot, player, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: player.status.text().startswith("Next review in"), timeout=5000)
     assert [r["correct"] for r in reviews(window)] == [1]
+
+
+def test_a_suspended_block_resumes_after_a_relaunch_where_it_was(window, qtbot, tmp_path):
+    """Closing the window mid-block suspends it; the next launch lists it, and Resume brings back
+    the same questions in the same option order, the answers given, and the timed clock."""
+    from tests.ui.test_history import open_window
+
+    player = start(window, qtbot, mode="timed", count=3)
+    s = player.session
+    order = [(it.id, it.shown_order) for it in s.items]
+    key(qtbot, player, Qt.Key.Key_1 + s.items[0].answer)
+    key(qtbot, player, Qt.Key.Key_Right)
+    key(qtbot, player, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)  # strike C on question 2
+    window.close()  # mid-block
+    w = open_window(qtbot, tmp_path / "data")
+    try:
+        w.tabs.setCurrentWidget(w.study_view)
+        home = w.study_view.home
+        qtbot.waitUntil(lambda: home.suspended_list.count() == 1, timeout=5000)
+        assert home.suspended_box.isVisible() and "Timed block of 3: 1 answered" in home.suspended_list.item(0).text()
+        home.resume_button.click()
+        p = w.study_view.player
+        qtbot.waitUntil(lambda: w.study_view.currentWidget() is p and p.session is not None, timeout=5000)
+        r = p.session
+        assert [(it.id, it.shown_order) for it in r.items] == order and r.index == 1
+        assert p.option_buttons[0].isChecked() is False and p.option_buttons[2].struck
+        assert r.responses[0].chosen == r.items[0].answer
+        assert p.timer_label.text().startswith("Time left 4:")  # the clock went on from where it stopped
+        assert w.quiz.reviews() == []  # a timed block's answers count only when it ends
+        p.end_block()
+        qtbot.waitUntil(lambda: w.study_view.currentWidget() is w.study_view.review, timeout=5000)
+        w.runner.wait()
+        assert len(w.quiz.reviews()) == 1 and w.quiz.suspended() == []
+    finally:
+        w.close()
+
+
+def test_suspend_then_discard_from_home(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    player = start(window, qtbot, count=2)
+    key(qtbot, player, Qt.Key.Key_1 + player.session.items[0].answer)
+    key(qtbot, player, Qt.Key.Key_Return)  # tutor: recorded now
+    qtbot.waitUntil(lambda: player.status.text().startswith("Next review in"), timeout=5000)
+    player.suspend_button.click()
+    home = window.study_view.home
+    qtbot.waitUntil(lambda: window.study_view.currentWidget() is home and home.suspended_list.count() == 1,
+                    timeout=5000)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    home.discard_button.click()
+    qtbot.waitUntil(lambda: home.suspended_list.count() == 0 and not home.suspended_box.isVisible(), timeout=5000)
+    assert len(reviews(window)) == 1  # the answer graded in tutor mode still counts
+
+
+def test_end_block_asks_when_questions_are_unanswered(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    player = start(window, qtbot, count=3)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
+    player.end_button.click()
+    assert len(asked) == 1 and "3 questions are not answered" in asked[0]
+    assert window.study_view.currentWidget() is player and player.session.finished_at is None

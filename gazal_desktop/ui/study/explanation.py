@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import html
 
-from gazal_desktop.core.quiz import LETTERS, QuizItem, Response
+from gazal_desktop.core.quiz import LETTERS, QuizItem
+from gazal_desktop.core.quiz_session import Response
 from gazal_desktop.safety import DISCLAIMER_TITLE
 
 

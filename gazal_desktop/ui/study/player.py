@@ -1,8 +1,10 @@
 """The question player: one question at a time, tutor or timed, single-best-answer or commit-first.
 
 Keyboard: 1-5 choose, Ctrl+1-5 strike out, Enter submits or moves on, F flags, Left/Right
-move between questions in timed mode, and 1-4 grade a commit-first answer. The session's
-state lives in core.quiz.QuizSession; database calls go through the database TaskRunner.
+move between questions in timed mode, 1-4 grade a commit-first answer, G/S/C set confidence,
+N writes a note, Ctrl+Z takes back the last answer. The rules (what Enter does, when an answer
+is revealed, graded and recorded) are core.quiz_session.QuizSession's; this widget renders its
+state and hands the database thread snapshots of the answers to record.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from PySide6.QtWidgets import (
 
 from gazal_desktop.core.scheduling import interval_text, preview
 from gazal_desktop.ui.keys import tab_moves_focus
-from gazal_desktop.ui.quiz_explanation import explanation_html
-from gazal_desktop.core.quiz import (CONFIDENCE, LETTERS, RATING_NAMES, QuizSession, Response,
-                                     extract_choice)
+from gazal_desktop.ui.study.explanation import explanation_html
+from gazal_desktop.core.quiz import CONFIDENCE, LETTERS, RATING_NAMES, extract_choice
+from gazal_desktop.core.quiz_session import QuizSession, Response, State, Step
 from gazal_desktop.library.quiz import QuizStore
 from gazal_desktop.ui.threads import TaskRunner
 
@@ -90,14 +92,15 @@ CONFIDENCE_BY_KEY = {getattr(Qt.Key, f"Key_{k}"): level for level, k in CONFIDEN
 
 class QuizPlayer(QWidget):
     finished = Signal(object)  # the QuizSession, after its answers are recorded
+    suspended = Signal()  # the block was saved to resume later
     failed = Signal(str)
 
     def __init__(self, runner: TaskRunner, store: QuizStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner, self.store = runner, store
         self.session: QuizSession | None = None
-        self.revealed = False
-        self._shown_at = time.monotonic()
+        self._pending = 0  # answers sent to the database whose results have not come back
+        self._undo_wanted = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -189,38 +192,53 @@ class QuizPlayer(QWidget):
         nav.addWidget(self.prev_button)
         self.status = QLabel()
         nav.addWidget(self.status, 1)
+        self.suspend_button = QPushButton("Suspend")
+        self.suspend_button.setToolTip("Leave the block as it is and finish it later (Study lists it)")
+        self.suspend_button.clicked.connect(self.suspend)
+        nav.addWidget(self.suspend_button)
         self.end_button = QPushButton("End block")
-        self.end_button.clicked.connect(self.end_block)
+        self.end_button.clicked.connect(lambda: self.confirm_end())
         nav.addWidget(self.end_button)
         self.main_button = QPushButton("Submit (Enter)")
         self.main_button.clicked.connect(self.advance)
         nav.addWidget(self.main_button)
-        for b in (self.prev_button, self.end_button, self.main_button):
+        for b in (self.prev_button, self.suspend_button, self.end_button, self.main_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         lay.addLayout(nav)
         self.clock = QTimer(self)
         self.clock.setInterval(1000)
         self.clock.timeout.connect(self._on_tick)
 
-    # -- session -------------------------------------------------------------------------------
+    # -- rendering the session's state -----------------------------------------------------------
+    @property
+    def revealed(self) -> bool:
+        s = self.session
+        return s is not None and s.state in (State.REVEALED, State.GRADED)
+
     def start(self, session: QuizSession) -> None:
         self.session = session
-        self._shown_at = time.monotonic()
+        self._pending = 0
+        self._undo_wanted = False
+        session.clock_at = time.monotonic()
         self.prev_button.setVisible(session.mode == "timed")
         self.end_button.setVisible(True)
         if session.mode == "timed":
             self.clock.start()
         self._on_tick()
-        self.show_item(0)
+        self.render()
 
     def show_item(self, index: int) -> None:
         s = self.session
-        self._bank_time()
-        s.index = index
-        item = s.current
+        if s.current.kind == "commit" and s.state is State.ANSWERING:
+            self._store_commit_text()
+        if s.go(index - s.index, time.monotonic()).moved or index == s.index:
+            self.render()
+
+    def render(self) -> None:
+        """Draw the current question as its state says: answering, revealed or graded."""
+        s = self.session
+        index, item = s.index, s.current
         resp = s.responses.get(index)
-        self.revealed = bool(resp and resp.submitted)
-        self._shown_at = time.monotonic()
         self._update_header()
         self.stem.setText(item.stem)
         self.question.setText(item.question if item.kind == "mcq" else
@@ -239,7 +257,7 @@ class QuizPlayer(QWidget):
                 self.options_box.addWidget(b)
                 self.option_buttons.append(b)
         self.commit_box.setVisible(item.kind == "commit")
-        self.free_text.setVisible(item.kind == "mcq")
+        self.free_text.setVisible(item.kind == "mcq" and s.state is State.ANSWERING)
         self.free_text.clear()
         self.confidence_row.setVisible(item.kind == "mcq")
         self.confidence_buttons[(resp.confidence if resp else "medium")].setChecked(True)
@@ -247,6 +265,8 @@ class QuizPlayer(QWidget):
             dx, _, nxt = (resp.text if resp else "").partition("\nNext step: ")
             self.commit_dx.setText(dx.removeprefix("Diagnosis: "))
             self.commit_next.setPlainText(nxt)
+        self.commit_dx.setReadOnly(s.state is not State.ANSWERING)
+        self.commit_next.setReadOnly(s.state is not State.ANSWERING)
         self.flag_button.blockSignals(True)
         self.flag_button.setChecked(item.flagged)
         self.flag_button.blockSignals(False)
@@ -254,48 +274,75 @@ class QuizPlayer(QWidget):
         self.explanation.clear()
         self.explanation.setVisible(False)
         self.rating_row.setVisible(False)
-        if self.revealed and s.mode == "tutor":
-            self._reveal(record=False)
+        if self.revealed:
+            self._show_answer()
         self._update_buttons()
         self.setFocus()
 
-    def _bank_time(self) -> None:
-        """Add the time spent on the current question since it was shown (or last banked) to its
-        answer, until the answer is locked: the review log keeps how long each one took."""
-        s = self.session
-        if s is None or s.finished_at is not None:
-            return
-        r = s.response()
-        if not r.submitted:
-            r.seconds += time.monotonic() - self._shown_at
-        self._shown_at = time.monotonic()
-
     def _update_buttons(self) -> None:
         s = self.session
-        item = s.current
-        last = s.index == len(s.items) - 1
-        if s.mode == "timed":
-            self.main_button.setText("Finish (Enter)" if last else "Next (Enter)")
-            self.prev_button.setEnabled(s.index > 0)
-        elif item.kind == "commit" and not self.revealed:
+        item, state = s.current, s.state
+        if item.kind == "commit" and state is State.ANSWERING:
             self.main_button.setText("Show the answer (Enter)")
-        elif not self.revealed:
+        elif s.mode == "timed":
+            self.main_button.setText("Finish (Enter)" if s.last else "Next (Enter)")
+        elif state is State.ANSWERING:
             self.main_button.setText("Submit (Enter)")
         else:
-            self.main_button.setText("See results (Enter)" if last else "Next question (Enter)")
+            self.main_button.setText("See results (Enter)" if s.last else "Next question (Enter)")
+        self.prev_button.setEnabled(s.index > 0)
         answered = len(s.items) - len(s.unanswered())
         self.status.setText(f"{answered} of {len(s.items)} answered")
 
-    # -- answering -------------------------------------------------------------------------------
+    def _update_header(self) -> None:
+        """"Question 3 of 20 · Cardiology" while answering: a case title can give the answer
+        away ("…from a difficult blood draw"), so it is shown only once the answer is revealed."""
+        s = self.session
+        item = s.current
+        kind = "Commit first" if item.kind == "commit" else "Question"
+        head = f"{kind} {s.index + 1} of {len(s.items)} · {item.specialty or 'Unsorted'}"
+        if item.source == "generated":
+            head += " · model-written"  # approved by the learner, still the model's words
+        self.header.setText(f"{head} · {item.title}" if self.revealed else head)
+
+    def _show_answer(self) -> None:
+        """The revealed state: options marked, the explanation, and (commit first, not yet
+        graded) the grade buttons with the interval each would give."""
+        s = self.session
+        item, index = s.current, s.index
+        chosen = s.responses.get(index, Response()).chosen
+        for b in self.option_buttons:
+            b.setEnabled(False)
+            b.mark(b.index == item.answer, b.index == chosen)
+
+        def show(steps):
+            if self.session is not s or s.index != index:
+                return
+            self.explanation.setHtml(explanation_html(item, s.responses.get(index), steps))
+            self.explanation.setVisible(True)
+            grading = s.state is State.REVEALED
+            if grading:  # each button says when that grade brings the case back, as Anki's do
+                now = now_utc()
+                due = preview(item.card, item.id or 0, now)
+                for b, (value, name) in zip(self.rating_buttons, RATING_NAMES.items()):
+                    b.setText(f"{value}  {name} · {interval_text(due[value], now)}")
+            self.rating_row.setVisible(grading)
+
+        if item.kind == "commit" and item.case_id is not None:
+            self.runner.run(lambda: self.store.latest_discussion(item.case_id)[0], show,
+                            lambda e, tb: self.failed.emit(str(e)), guard=self)
+        else:
+            show(None)
+
+    # -- answering: each asks the session for a transition and carries out its Step --------------
     def choose(self, option: int) -> None:
         s = self.session
-        if s is None or s.current.kind != "mcq" or self.revealed or not 0 <= option < len(s.current.options):
+        if s is None or s.current.kind != "mcq" or not 0 <= option < len(s.current.options):
             return
-        s.choose(option, now_utc())
-        s.response().confidence = self._confidence()
-        for b in self.option_buttons:
-            b.setChecked(b.index == option)
-        self._update_buttons()
+        if s.choose(option, now_utc(), self._confidence()):
+            for b in self.option_buttons:
+                b.setChecked(b.index == option)
+            self._update_buttons()
 
     def strike(self, option: int) -> None:
         if self.session is None or self.session.current.kind != "mcq" or not 0 <= option < len(self.option_buttons):
@@ -322,183 +369,151 @@ class QuizPlayer(QWidget):
         self.advance()
 
     def advance(self) -> None:
-        """Enter: submit (tutor), show the answer (commit first), or move on."""
+        """Enter: whatever the session's state makes it (submit, show the answer, move on, end)."""
         s = self.session
         if s is None:
             return
-        item = s.current
-        if s.mode == "timed":
-            if item.kind == "commit" and not self.revealed:
-                self._store_commit_text()
-                self._reveal(record=False)
-                return
-            if s.index == len(s.items) - 1:
-                self.confirm_end()
-            else:
-                self.go(1)
-            return
-        if not self.revealed:
-            if item.kind == "mcq":
-                r = s.responses.get(s.index)
-                if r is None or r.chosen is None:
-                    self.status.setText("Choose an answer first (1–5), or End block.")
-                    return
-                r.confidence = self._confidence()
-                self._bank_time()
-                s.submit(now_utc())
-                self._reveal(record=True)
-            else:
-                self._store_commit_text()
-                self._reveal(record=False)
-            return
-        if item.kind == "commit" and s.responses.get(s.index, Response()).self_rating is None:
-            self.status.setText("Grade yourself first (1 Again … 4 Easy).")
-            return
-        if s.index == len(s.items) - 1:
-            self.end_block()
-        else:
-            self.go(1)
-
-    def _store_commit_text(self) -> None:
-        r = self.session.response()
-        r.text = f"Diagnosis: {self.commit_dx.text().strip()}\nNext step: {self.commit_next.toPlainText().strip()}"
-        r.answered_at = r.answered_at or now_utc()
-
-    def _update_header(self) -> None:
-        """"Question 3 of 20 · Cardiology" while answering: a case title can give the answer
-        away ("…from a difficult blood draw"), so it is shown only once the answer is revealed."""
-        s = self.session
-        item = s.current
-        kind = "Commit first" if item.kind == "commit" else "Question"
-        head = f"{kind} {s.index + 1} of {len(s.items)} · {item.specialty or 'Unsorted'}"
-        if item.source == "generated":
-            head += " · model-written"  # approved by the learner, still the model's words
-        self.header.setText(f"{head} · {item.title}" if self.revealed else head)
-
-    def _reveal(self, record: bool) -> None:
-        s = self.session
-        item, index = s.current, s.index
-        self.revealed = True
-        self._update_header()
-        chosen = s.responses.get(index, Response()).chosen
-        for b in self.option_buttons:
-            b.setEnabled(False)
-            b.mark(b.index == item.answer, b.index == chosen)
-        self.free_text.setVisible(False)
-        self.commit_dx.setReadOnly(item.kind == "commit")
-        self.commit_next.setReadOnly(item.kind == "commit")
-
-        def show(steps):
-            if self.session is not s or s.index != index:
-                return
-            self.explanation.setHtml(explanation_html(item, s.responses.get(index), steps))
-            self.explanation.setVisible(True)
-            grading = item.kind == "commit" and s.responses.get(index, Response()).self_rating is None \
-                and s.finished_at is None
-            if grading:  # each button says when that grade brings the case back, as Anki's do
-                now = now_utc()
-                due = preview(item.card, item.id or 0, now)
-                for b, (value, name) in zip(self.rating_buttons, RATING_NAMES.items()):
-                    b.setText(f"{value}  {name} · {interval_text(due[value], now)}")
-            self.rating_row.setVisible(grading)
-
-        if item.kind == "commit" and item.case_id is not None:
-            self.runner.run(lambda: self.store.latest_discussion(item.case_id)[0], show,
-                            lambda e, tb: self.failed.emit(str(e)), guard=self)
-        else:
-            show(None)
-        if record:
-            self._record(index)
-        self._update_buttons()
+        if s.current.kind == "commit" and s.state is State.ANSWERING:
+            self._store_commit_text()
+        self._carry_out(s.enter(now_utc(), time.monotonic(), self._confidence()))
 
     def grade_commit(self, rating: int) -> None:
         s = self.session
-        if s is None or s.current.kind != "commit" or not self.revealed or s.finished_at is not None:
+        if s is not None and s.state is State.REVEALED:
+            self._carry_out(s.grade(rating, now_utc(), time.monotonic()))
+            if s.state is State.GRADED:
+                self.status.setText(f"Graded: {RATING_NAMES[rating]}")
+
+    def go(self, step: int) -> None:
+        s = self.session
+        if s is not None:
+            self.show_item(max(0, min(len(s.items) - 1, s.index + step)))
+
+    def _carry_out(self, step: Step) -> None:
+        s = self.session
+        if step.state is State.FINISHED:
+            self._finish(step)
             return
-        r = s.response()
-        r.self_rating = rating
-        r.answered_at = r.answered_at or now_utc()
-        self.rating_row.setVisible(False)
-        if s.mode == "tutor":
-            self._bank_time()
-            s.submit(now_utc())
-            self._record(s.index)
-        self.status.setText(f"Graded: {RATING_NAMES[rating]}")
-        self._update_buttons()
+        if step.confirm_unanswered:
+            self.confirm_end(step.confirm_unanswered)
+            return
+        if step.record:
+            self._record(step.record)
+        self.render()
+        if step.message:
+            self.status.setText(step.message)
+        elif step.record and s.current.kind == "commit":
+            self.status.setText("Saving your grade…")
+
+    def _store_commit_text(self) -> None:
+        self.session.write(f"Diagnosis: {self.commit_dx.text().strip()}\n"
+                           f"Next step: {self.commit_next.toPlainText().strip()}", now_utc())
+
+    # -- recording (snapshots to the database thread) --------------------------------------------
+    def _record(self, records: list) -> None:
+        s = self.session
+        self._pending += 1
+
+        def done(results):
+            self._pending -= 1
+            if self.session is not s:
+                return
+            for r in results:
+                s.recorded(r)
+                if r.index == s.index:
+                    self.status.setText(f"Next review {interval_text(dt.datetime.fromisoformat(r.due), now_utc())}")
+            if self._undo_wanted and not self._pending:
+                self.undo_answer()
+
+        def failed(e, tb):
+            self._pending -= 1
+            self.failed.emit(str(e))
+
+        self.runner.run(lambda: [self.store.record(r) for r in records], done, failed, guard=self)
 
     def undo_answer(self) -> None:
         """Ctrl+Z in tutor mode: take back the last recorded answer and answer it again."""
         s = self.session
-        if s is None or s.mode != "tutor" or not s.undo_log or s.finished_at is not None:
-            self.status.setText("Nothing to undo.")
-            return
-        self.runner.wait()  # the answer being recorded is in the log before it is undone
-
-        def done(index):
-            if index is None or self.session is not s:
-                return
-            self.show_item(index)
-            self.status.setText("Answer taken back: answer again.")
-
-        self.runner.run(lambda: self.store.undo_last(s), done, lambda e, tb: self.failed.emit(str(e)), guard=self)
-
-    def _record(self, index: int) -> None:
-        s = self.session
-
-        def done(item):
-            if item is not None and self.session is s:
-                due = dt.datetime.fromisoformat(item.due)
-                if s.index == index:
-                    self.status.setText(f"Next review {interval_text(due, now_utc())}")
-
-        self.runner.run(lambda: self.store.record(s, index), done, lambda e, tb: self.failed.emit(str(e)), guard=self)
-
-    def go(self, step: int) -> None:
-        s = self.session
         if s is None:
             return
-        target = s.index + step
-        if 0 <= target < len(s.items):
-            if s.current.kind == "commit" and not self.revealed:
-                self._store_commit_text()
-            self.show_item(target)
+        if self._pending:  # the answer being saved joins the undo log first
+            self._undo_wanted = True
+            return
+        self._undo_wanted = False
+        rec = s.take_back()
+        if rec is None:
+            self.status.setText("Nothing to undo.")
+            return
+        s.clock_at = time.monotonic()
+        self.render()
+        self.status.setText("Answer taken back: answer again.")
+        self.runner.run(lambda: self.store.undo(rec), None, lambda e, tb: self.failed.emit(str(e)), guard=self)
 
-    def confirm_end(self) -> None:
-        """Enter on the last question of a timed block: end it, but ask first when questions
-        are still unanswered (one Enter too many used to end the block)."""
-        left = self.session.unanswered()  # what the results will count as not answered
-        if left:
-            from PySide6.QtWidgets import QMessageBox
+    # -- ending and suspending -------------------------------------------------------------------
+    def confirm_end(self, left: list[int] | None = None) -> None:
+        """End the block, but ask first when questions are still unanswered (one Enter too many
+        used to end it): end now, suspend to finish later, or go back to the first unanswered."""
+        from PySide6.QtWidgets import QMessageBox
 
-            numbers = ", ".join(str(i + 1) for i in left[:10]) + ("…" if len(left) > 10 else "")
-            answer = QMessageBox.question(
-                self, "End the block?", f"{len(left)} question{'s are' if len(left) > 1 else ' is'} not answered "
-                f"({numbers}). End the block and see the results?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-            if answer != QMessageBox.StandardButton.Yes:
-                self.go(left[0] - self.session.index)
-                return
-        self.end_block()
+        s = self.session
+        if s is None or s.finished_at is not None:
+            return
+        left = s.unanswered() if left is None else left
+        if not left:
+            self.end_block()
+            return
+        numbers = ", ".join(str(i + 1) for i in left[:10]) + ("…" if len(left) > 10 else "")
+        answer = QMessageBox.question(
+            self, "End the block?", f"{len(left)} question{'s are' if len(left) > 1 else ' is'} not answered "
+            f"({numbers}). End the block and see the results? (Suspend keeps it to finish later.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.end_block()
+        else:
+            self.show_item(left[0])
 
     def end_block(self) -> None:
         s = self.session
         if s is None or s.finished_at is not None:
             return
-        if s.current.kind == "commit" and not self.revealed and (self.commit_dx.text() or self.commit_next.toPlainText()):
+        if s.current.kind == "commit" and s.state is State.ANSWERING:
             self._store_commit_text()
-        self._bank_time()
+        self._finish(s.end(now_utc(), time.monotonic()))
+
+    def _finish(self, step: Step) -> None:
+        s = self.session
         self.clock.stop()
-        s.finish(now_utc())
-        timed = s.mode == "timed"
+        records, sid, at, n_correct = step.record, s.id, s.finished_at, s.score()[0]
 
-        def record_all():
-            if timed:  # timed answers count only at the end; tutor ones were recorded as they came
-                for i in range(len(s.items)):
-                    self.store.record(s, i)
-            self.store.finish_session(s)
-            return s
+        def work():  # timed answers count only at the end; tutor ones were recorded as they came
+            results = [self.store.record(r) for r in records]
+            self.store.finish_session(sid, at, n_correct)
+            return results
 
-        self.runner.run(record_all, self.finished.emit, lambda e, tb: self.failed.emit(str(e)), guard=self)
+        def done(results):
+            for r in results:
+                s.recorded(r)
+            self.finished.emit(s)
+
+        self.runner.run(work, done, lambda e, tb: self.failed.emit(str(e)), guard=self)
+
+    def suspend(self) -> None:
+        """Keep the block as it is (answers, struck options, the clock) and leave it; Study's home
+        lists it to resume, also after a relaunch."""
+        s = self.session
+        if s is None or s.finished_at is not None:
+            return
+        if s.id is None:  # not stored: nothing to resume from
+            self.end_block()
+            return
+        if s.current.kind == "commit" and s.state is State.ANSWERING:
+            self._store_commit_text()
+        s.bank(time.monotonic())
+        self.clock.stop()
+        state, sid = s.to_state(now_utc()), s.id
+        self.session = None
+        self.runner.run(lambda: self.store.suspend(sid, state), lambda _r: self.suspended.emit(),
+                        lambda e, tb: self.failed.emit(str(e)), guard=self)
 
     def _on_tick(self) -> None:
         s = self.session
@@ -546,7 +561,8 @@ class QuizPlayer(QWidget):
             self.edit_note()
         elif key == Qt.Key.Key_Z and mods & Qt.KeyboardModifier.ControlModifier:
             self.undo_answer()
-        elif (level := CONFIDENCE_BY_KEY.get(key)) is not None and s.current.kind == "mcq" and not self.revealed:
+        elif (level := CONFIDENCE_BY_KEY.get(key)) is not None and s.current.kind == "mcq" and \
+                s.state is State.ANSWERING:
             self.confidence_buttons[level].setChecked(True)
         elif key == Qt.Key.Key_Right and s.mode == "timed":
             self.go(1)
@@ -556,5 +572,3 @@ class QuizPlayer(QWidget):
             return super().keyPressEvent(event)
         event.accept()
 
-
-# -- end of block ---------------------------------------------------------------------------------
