@@ -304,3 +304,57 @@ def test_no_starter_distractor_carries_an_absolute_word_cue():
     cued = [(c["uid"], o) for c in pack["cases"] for i, o in enumerate(c["mcq_options"])
             if i != c["mcq_answer"] and re.search(r"\b(alone|only|before any|always|never)\b", o, re.I)]
     assert cued == []  # test-wise learners rule such options out without knowing the medicine
+
+
+def test_every_starter_option_has_its_own_explanation_and_the_quiz_shows_it(tmp_path):
+    from gazal_desktop.library import open_library
+    from gazal_desktop.library.quiz import QuizFilter, QuizStore
+
+    pack = json.loads(resources.read_text("starter_cases.json"))
+    for c in pack["cases"]:
+        why = c["mcq_explanations"]
+        assert len(why) == len(c["mcq_options"]) and all(20 <= len(w) <= 320 for w in why), c["uid"]
+        assert len(set(why)) == len(why), c["uid"]  # one explanation per option, not one pasted five times
+    lib, _ = open_library(tmp_path / "data")
+    try:
+        store = QuizStore(lib)
+        store.sync_authored()
+        items = store.build(QuizFilter(count=40, pools=("new",), kinds=("mcq",)))
+        assert len(items) == 40 and all(o.explanation for it in items for o in it.options)
+        by_uid = {c["uid"]: c for c in pack["cases"]}
+        for it in items:
+            case = by_uid[it.uid.removeprefix("mcq:")]
+            assert [(o.text, o.explanation) for o in it.options] == list(zip(case["mcq_options"],
+                                                                             case["mcq_explanations"]))
+    finally:
+        lib.close()
+
+
+def test_the_starter_questions_pass_the_checks_a_generated_question_must_pass():
+    """Negative lead-ins, catch-alls, the key in the stem (in its words or others), a length cue,
+    identifying data: the authored set is held to the rules the reviewer applies to the model."""
+    from gazal_desktop.core.quiz import Option, QuizItem, validate
+
+    pack = json.loads(resources.read_text("starter_cases.json"))
+    for c in pack["cases"]:
+        item = QuizItem(stem=c["vignette"], question=c["mcq_question"], answer=c["mcq_answer"],
+                        options=[Option(o, w) for o, w in zip(c["mcq_options"], c["mcq_explanations"])],
+                        teaching_point=c["teaching_points"], source="generated")
+        assert validate(item) == [], c["uid"]
+
+
+def test_medqa_lines_with_option_explanations_keep_them(stores):
+    cases, _ = stores
+    line = {"question": "A 30-year-old has fever and a stiff neck. Which is the most likely organism?",
+            "options": {"A": "Neisseria meningitidis", "B": "Listeria", "C": "E. coli", "D": "GBS"},
+            "answer_idx": "A", "explanations": {"A": "Young adult, petechiae.", "C": "Neonates.", "D": "Neonates."},
+            "explanation": "Age guides empirical cover."}
+    report = import_medqa_jsonl(cases, [json.dumps(line), json.dumps({**line, "question": line["question"] + " Now?",
+                                                                       "explanations": "not a mapping"})])
+    assert report.added == 2
+    with_why, without = sorted(cases.list(), key=lambda c: len(c.vignette))
+    assert with_why.mcq_explanations == ["Young adult, petechiae.", "", "Neonates.", "Neonates."]
+    assert with_why.teaching_points == "Age guides empirical cover."
+    assert without.mcq_explanations == []
+    md = export_markdown(with_why)
+    assert "- **A.** Young adult, petechiae." in md and "- **B.**" not in md

@@ -415,3 +415,16 @@ def test_a_migration_on_a_full_disk_says_the_disk_is_full_and_keeps_the_library(
         assert [x.title for x in CaseStore(lib).list()] == ["Inferior STEMI"]
         assert len(ChatStore(lib).messages(conv.id)) == 300
         lib.close(backup=False)
+
+
+def test_a_case_keeps_one_explanation_per_option_or_says_what_is_wrong(tmp_path):
+    lib = Library.open(tmp_path / "data")
+    try:
+        store = CaseStore(lib)
+        c = store.add(_case(mcq_explanations=["Reperfusion now.", "", "Too late.", "Unsafe."]))
+        assert store.get(c.id).mcq_explanations == ["Reperfusion now.", "", "Too late.", "Unsafe."]
+        with pytest.raises(LibraryError, match="4 options but 2 explanations"):
+            store.add(_case(mcq_explanations=["a", "b"]))
+        assert store.add(_case(title="Blank", mcq_explanations=["", "", "", ""])).mcq_explanations == []
+    finally:
+        lib.close(backup=False)

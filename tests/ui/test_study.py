@@ -71,6 +71,7 @@ def test_tutor_session_with_keyboard_strike_flag_and_free_text(window, qtbot):
     assert player.explanation.isVisible() and "Correct." in player.explanation.toPlainText()
     assert player.header.text().endswith(first.title)  # shown once the answer is revealed
     assert first.correct_text in player.explanation.toPlainText()
+    assert all(o.explanation and o.explanation in player.explanation.toPlainText() for o in first.options)
     qtbot.waitUntil(lambda: player.status.text().startswith("Next review in"), timeout=5000)
     assert [(r["correct"], r["rating"], r["confidence"]) for r in reviews(window)] == [(1, 4, "high")]
     assert reviews(window)[0]["duration_ms"] > 0  # how long the question took is in the review log
@@ -335,3 +336,20 @@ def test_end_block_asks_when_questions_are_unanswered(window, qtbot, monkeypatch
     player.end_button.click()
     assert len(asked) == 1 and "3 questions are not answered" in asked[0]
     assert window.study_view.currentWidget() is player and player.session.finished_at is None
+
+
+def test_the_case_editor_edits_an_explanation_per_option(window, qtbot):
+    from gazal_desktop.library.cases import Case
+    from gazal_desktop.ui.library_pane import CaseEditor
+
+    case = Case(title="T", vignette="A vignette long enough.", mcq_question="Q?", mcq_options=["a", "b", "c"],
+                mcq_answer=1, mcq_explanations=["why a", "why b", "why c"])
+    dlg = CaseEditor(case, window)
+    assert dlg.explanations.toPlainText() == "why a\nwhy b\nwhy c"
+    dlg.explanations.setPlainText("why a\n\nwhy c, edited")  # b left empty
+    assert dlg.result_case().mcq_explanations == ["why a", "", "why c, edited"]
+    dlg.explanations.setPlainText("only a")
+    assert dlg.result_case().mcq_explanations == ["only a", "", ""]
+    dlg.explanations.setPlainText("\n\n")
+    assert dlg.result_case().mcq_explanations == []
+    dlg.close()
