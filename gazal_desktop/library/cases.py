@@ -40,6 +40,7 @@ class Case:
     mcq_options: list[str] = field(default_factory=list)
     mcq_answer: int | None = None  # index into mcq_options
     mcq_explanations: list[str] = field(default_factory=list)  # why each option is right or wrong (parallel)
+    patient: dict = field(default_factory=dict)  # the patient-mode script (core.patient.PatientScript); {} for none
     educational: bool = True
     origin: str = "user"  # user, starter, import, pack, medqa
     uid: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -96,6 +97,17 @@ class Case:
         if self.mcq_answer is not None and (isinstance(self.mcq_answer, bool) or not isinstance(self.mcq_answer, int)):
             raise LibraryError(f"'mcq_answer' must be the number of the correct option (0 for the first), "
                                f"not {self.mcq_answer!r}")
+        if self.patient is None:
+            self.patient = {}
+        if not isinstance(self.patient, dict):
+            raise LibraryError("'patient' must be a patient script (an object)")
+        if self.patient:
+            from gazal_desktop.core.patient import PatientScript, ScriptError
+
+            try:
+                PatientScript.from_dict(self.patient)
+            except ScriptError as e:
+                raise LibraryError(f"The patient script: {e}") from None
         if not isinstance(self.educational, bool):
             raise LibraryError("'educational' must be true or false")
 
@@ -107,6 +119,8 @@ class Case:
         data["vignette"] = re.sub(r"\s+", " ", data["vignette"].strip().lower())
         if any(e.strip() for e in self.mcq_explanations):  # absent otherwise: older hashes stay valid
             data["mcq_explanations"] = self.mcq_explanations
+        if self.patient:
+            data["patient"] = self.patient
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
 
     def to_dict(self) -> dict:
@@ -123,7 +137,7 @@ class Case:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-_COLUMNS = [f.name for f in fields(Case) if f.name != "id"] + ["content_hash"]
+_COLUMNS = [("patient_script" if f.name == "patient" else f.name) for f in fields(Case) if f.name != "id"] + ["content_hash"]
 
 
 def _row_to_case(row: dict) -> Case:
@@ -132,6 +146,7 @@ def _row_to_case(row: dict) -> Case:
     row["tags"] = stored_json(row["tags"], [])
     row["mcq_options"] = stored_json(row["mcq_options"], [])
     row["mcq_explanations"] = stored_json(row.get("mcq_explanations") or "[]", [])
+    row["patient"] = stored_json(row.pop("patient_script", "") or "", {})
     row["educational"] = bool(row["educational"])
     return Case.from_dict(row)
 
@@ -261,6 +276,7 @@ class CaseStore:
         d["tags"] = json.dumps(case.tags, ensure_ascii=False)
         d["mcq_options"] = json.dumps(case.mcq_options, ensure_ascii=False)
         d["mcq_explanations"] = json.dumps(case.mcq_explanations, ensure_ascii=False)
+        d["patient_script"] = json.dumps(case.patient, ensure_ascii=False) if case.patient else ""
         d["educational"] = int(case.educational)
         d["content_hash"] = case.content_hash()
         return [d[c] for c in _COLUMNS]
