@@ -163,9 +163,8 @@ class Commit:
 
     @property
     def steps(self) -> list[str]:
-        found = [s.text for s in split_steps(self.reasoning)]
-        if found:
-            return found
+        if re.search(r"(?im)^\W*step\s*\d+", self.reasoning):
+            return [s.text for s in split_steps(self.reasoning)]
         lines = [re.sub(r"^\s*(\d+[.)]|[-*•])\s*", "", ln).strip() for ln in self.reasoning.splitlines()]
         return [ln for ln in lines if ln]
 

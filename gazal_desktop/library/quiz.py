@@ -141,7 +141,7 @@ class QuizStore:
             """, (now, now))
             self.conn.execute("""
                 UPDATE quiz_items SET status = 'retired', updated_at = ?
-                WHERE source = 'authored' AND status = 'approved' AND EXISTS (
+                WHERE source = 'authored' AND status = 'approved' AND uid NOT LIKE 'recall:%' AND EXISTS (
                     SELECT 1 FROM cases c WHERE c.id = quiz_items.case_id AND (
                         (quiz_items.kind = 'mcq' AND (c.mcq_options = '[]' OR c.mcq_answer IS NULL))
                      OR (quiz_items.kind = 'commit' AND (c.diagnosis = '' OR (c.management = '' AND c.teaching_points = '')))))

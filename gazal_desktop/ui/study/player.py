@@ -241,7 +241,7 @@ class QuizPlayer(QWidget):
         resp = s.responses.get(index)
         self._update_header()
         self.stem.setText(item.stem)
-        self.question.setText(item.question if item.kind == "mcq" else
+        self.question.setText(item.question if item.kind == "mcq" or item.question else
                               "What is the most likely diagnosis, and what is your next step?")
         for b in self.option_buttons:
             b.deleteLater()
