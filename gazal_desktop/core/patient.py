@@ -124,6 +124,17 @@ class PatientScript:
         return asdict(self)
 
 
+def speaks_to_the_patient(text: str) -> bool:
+    """A history question put to the simulated patient ("Do you have chest pain right now?"):
+    in the second person and not about the speaker. The emergency check is for a learner
+    describing their own emergency ("I'm having chest pain right now"), so patient mode skips
+    it for these and keeps it for everything else."""
+    words = set(_words(text))
+    second = words & {"you", "your", "you're", "yourself", "you've", "you'd"}
+    first = words & {"i", "i'm", "i've", "i'd", "me", "my", "myself", "we", "our", "us"}
+    return bool(second) and not first
+
+
 # -- the model's part: the patient's voice, from the history only -----------------------------
 PATIENT_RULES = (
     "This is an educational simulation for medical students practising history-taking. You play a "

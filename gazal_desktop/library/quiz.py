@@ -21,6 +21,7 @@ from gazal_desktop.core.quiz import KINDS, LETTERS, RATING_NAMES, Option, QuizIt
 from gazal_desktop.core.quiz_session import AnswerRecord, QuizSession, Recorded, TransitionError, UndoRecord
 from gazal_desktop.core.scheduling import QuizScheduler, utc
 from gazal_desktop.library.db import Library, LibraryError, stored_json, utcnow
+from gazal_desktop.library.encounters import EncounterStore
 from gazal_desktop.safety import DISCLAIMER
 
 POOLS = ("due", "new", "incorrect", "flagged")
@@ -45,6 +46,8 @@ class Progress:
     streak: int
     reviewed_today: int
     total_reviews: int
+    # finished patient-mode encounters, oldest first: finished_at, specialty, elicited, total, title
+    patient_sessions: list[dict] = field(default_factory=list)
 
 
 _ITEM_COLS = ("uid", "case_id", "kind", "source", "status", "stem", "question", "options", "answer",
@@ -439,7 +442,7 @@ class QuizStore:
             over_time=[{"week": w, "specialty": s, "answered": a, "correct": c}
                        for (w, s), (a, c) in sorted(weekly.items())],
             forecast=forecast, streak=streak, reviewed_today=self._reviewed_on(today, tz),
-            total_reviews=total,
+            total_reviews=total, patient_sessions=EncounterStore(self.lib).progress(),
         )
 
     def _reviewed_on(self, day: dt.date, tz) -> int:

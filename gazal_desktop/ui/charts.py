@@ -21,10 +21,11 @@ class BarChart(QWidget):
         self.setMinimumHeight(170)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
-    def set_data(self, labels: list[str], values: list[float], ratios: list[float | None] | None = None) -> None:
+    def set_data(self, labels: list[str], values: list[float], ratios: list[float | None] | None = None,
+                 ratio_word: str = "correct") -> None:
         self.labels, self.values, self.ratios = list(labels), list(values), list(ratios) if ratios is not None else None
         self.setToolTip("\n".join(
-            f"{lab}: {int(v)}" + (f" ({r:.0%} correct)" if self.ratios and r is not None else "")
+            f"{lab}: {int(v)}" + (f" ({r:.0%} {ratio_word})" if self.ratios and r is not None else "")
             for lab, v, r in zip(self.labels, self.values, self.ratios or [None] * len(self.values))))
         self.update()
 

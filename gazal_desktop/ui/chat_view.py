@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QElapsedTimer, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QDialog, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
+    QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
     QVBoxLayout, QWidget,
 )
 
@@ -20,9 +20,8 @@ from gazal_desktop.core.reasoning import split_steps
 from gazal_desktop.core.events import (
     AnswerDelta, ContextNotice, Finished, PromptStarted, ReasoningClosed, ReasoningDelta,
 )
-from gazal_desktop.safety import emergency_signals, phi_spans
 from gazal_desktop.ui.discussions import DiscussionBar
-from gazal_desktop.ui.gate import Banner, EmergencyDialog, PhiDialog
+from gazal_desktop.ui.gate import Banner, screen_message
 from gazal_desktop.ui.message_widget import MESSAGE_STYLE, MessageWidget, ReasoningPanel
 from gazal_desktop.ui.keys import tab_moves_focus
 from gazal_desktop.ui.markdown import shown_vignette
@@ -356,20 +355,7 @@ class ChatView(QWidget):
 
     def check_message(self, text: str) -> str | None:
         """The emergency interstitial, then the identifiable-data check. None = do not send."""
-        signals = emergency_signals(text)
-        if signals:
-            dlg = EmergencyDialog(signals, self)
-            if dlg.exec() != QDialog.DialogCode.Accepted:
-                return None
-        spans = phi_spans(text)
-        if spans:
-            dlg = PhiDialog(text, spans, self)
-            result = dlg.exec()
-            if result == PhiDialog.REDACT:
-                return dlg.redacted_text()
-            if result != PhiDialog.SEND_AS_IS:
-                return None
-        return text
+        return screen_message(self, text)
 
     def send(self, text: str) -> None:
         """Send (the session saves the message), or, while editing, replace the edited message

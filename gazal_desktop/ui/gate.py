@@ -146,3 +146,26 @@ class PhiDialog(QDialog):
 
 
 __all__ = ["Banner", "DisclaimerGate", "EmergencyDialog", "PhiDialog", "LABELS"]
+
+
+def screen_message(parent: QWidget, text: str, to_patient: bool = False) -> str | None:
+    """What the learner is about to send, through the emergency interstitial and then the
+    identifiable-data check (chats and patient mode alike). None: do not send it.
+    `to_patient`: patient mode, where a question put to the simulated patient ("Are you short
+    of breath now?") is history-taking, not an emergency; first-person text is still checked."""
+    from gazal_desktop.core.patient import speaks_to_the_patient
+    from gazal_desktop.safety import emergency_signals, phi_spans
+
+    signals = [] if to_patient and speaks_to_the_patient(text) else emergency_signals(text)
+    if signals:
+        if EmergencyDialog(signals, parent).exec() != QDialog.DialogCode.Accepted:
+            return None
+    spans = phi_spans(text)
+    if spans:
+        dlg = PhiDialog(text, spans, parent)
+        result = dlg.exec()
+        if result == PhiDialog.REDACT:
+            return dlg.redacted_text()
+        if result != PhiDialog.SEND_AS_IS:
+            return None
+    return text

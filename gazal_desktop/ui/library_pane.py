@@ -5,17 +5,20 @@ Every database call goes through the single-threaded TaskRunner, off the GUI thr
 
 from __future__ import annotations
 
+import json
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-    QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QMessageBox, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from gazal_desktop.ui.case_list import ROW_ROLE, CaseRow, CaseRowDelegate
 from gazal_desktop.ui.keys import tab_moves_focus
 from gazal_desktop.ui.tag_filter import TagFilter
 from gazal_desktop.library.cases import DIFFICULTIES, SPECIALTIES, Case, CaseStore
+from gazal_desktop.library.db import LibraryError
 from gazal_desktop.safety import phi_spans
 from gazal_desktop.ui.gate import PhiDialog
 from gazal_desktop.ui.threads import TaskRunner
@@ -51,7 +54,11 @@ class CaseEditor(QDialog):
         self.explanations = QPlainTextEdit("\n".join(case.mcq_explanations))
         self.explanations.setPlaceholderText("Why each option is right or wrong: one line per option, in the same "
                                              "order (an empty line for none)")
-        tab_moves_focus(self.vignette, self.findings, self.management, self.teaching, self.options, self.explanations)
+        self.patient = QPlainTextEdit(json.dumps(case.patient, indent=1, ensure_ascii=False) if case.patient else "")
+        self.patient.setPlaceholderText("Patient mode (optional): the patient script as JSON, with persona, opening, "
+                                        "history, exam, tests, differential, diagnosis and management")
+        tab_moves_focus(self.vignette, self.findings, self.management, self.teaching, self.options, self.explanations,
+                        self.patient)
         self.answer = QSpinBox()
         self.answer.setRange(1, 10)
         self.answer.setValue((case.mcq_answer or 0) + 1)
@@ -59,7 +66,8 @@ class CaseEditor(QDialog):
                          ("Tags (comma-separated)", self.tags), ("Difficulty", self.difficulty),
                          ("Diagnosis", self.diagnosis), ("Key findings", self.findings), ("Management", self.management),
                          ("Teaching points", self.teaching), ("Question", self.question), ("Options", self.options),
-                         ("Correct option (number)", self.answer), ("Why each option", self.explanations)]:
+                         ("Correct option (number)", self.answer), ("Why each option", self.explanations),
+                         ("Patient script (JSON)", self.patient)]:
             form.addRow(label, w)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -81,10 +89,31 @@ class CaseEditor(QDialog):
         while why and not why[-1]:
             why.pop()
         c.mcq_explanations = why + [""] * (len(options) - len(why)) if any(why) else []
+        c.patient = self.patient_script()
         return c
 
+    def patient_script(self) -> dict:
+        """The patient script as typed; raises LibraryError, in words, when it cannot be used."""
+        from gazal_desktop.core.patient import PatientScript, ScriptError
+
+        text = self.patient.toPlainText().strip()
+        if not text:
+            return {}
+        try:
+            data = json.loads(text)
+            PatientScript.from_dict(data)
+        except ValueError as e:  # JSONDecodeError and ScriptError alike
+            kind = "is not valid JSON" if not isinstance(e, ScriptError) else "cannot be used"
+            raise LibraryError(f"The patient script {kind}: {e}") from None
+        return data
+
     def accept(self) -> None:
-        """Saving runs the identifiable-data check on the vignette first."""
+        """Saving checks the patient script, then runs the identifiable-data check on the vignette."""
+        try:
+            self.patient_script()
+        except LibraryError as e:
+            QMessageBox.warning(self, "Patient script", str(e))
+            return
         text = self.vignette.toPlainText()
         spans = phi_spans(text)
         if spans:

@@ -81,10 +81,18 @@ class MainWindow(ModelActions, QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.addTab(split, "Cases")
         self.tabs.addTab(self.study_view, "Study")
+        from gazal_desktop.library.encounters import EncounterStore
+        from gazal_desktop.ui.patient_view import PatientView
+
+        self.patient_view = PatientView(runner, EncounterStore(library), lambda: self.backend, self)
+        self.tabs.addTab(self.patient_view, "Patient")
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.study_view.counts_changed.connect(self._on_quiz_counts)
         self.study_view.counts_changed.connect(lambda _counts: self.changes.quiz_changed.emit())  # "due" markers
         self.study_view.status.connect(lambda t: self.statusBar().showMessage(t, 5000))
+        self.patient_view.status.connect(lambda t: self.statusBar().showMessage(t, 5000))
+        self.patient_view.deck_changed.connect(self.study_view.refresh)
+        self.patient_view.failed.connect(lambda t: show_error(self, t))
         self.setCentralWidget(self.tabs)
         self.model_label = QLabel("No model")
         self.statusBar().addPermanentWidget(self.model_label)
@@ -160,6 +168,8 @@ class MainWindow(ModelActions, QMainWindow):
                        ("accessories-dictionary", SP.SP_FileDialogContentsView))
         action(st, "Cases", lambda: self.tabs.setCurrentIndex(0), "Ctrl+Shift+L")  # Ctrl+digit strikes options
         action(st, "Write a question about this case (model)…", self.generate_question, "Ctrl+Shift+Q")
+        action(st, "Patient mode: take the history from a simulated patient",
+               lambda: self.tabs.setCurrentWidget(self.patient_view), "Ctrl+Shift+P")
         action(st, "Review questions the model wrote…", lambda: self.study_view.review_drafts())
         action(st, "Lab values (reference ranges)", self.show_lab_values, "Ctrl+L")
         action(st, "Progress", lambda: (self.tabs.setCurrentWidget(self.study_view), self.study_view.show_progress()))
@@ -320,6 +330,7 @@ class MainWindow(ModelActions, QMainWindow):
     def _on_case_selected(self, case: Case) -> None:
         self.case = case
         self._attach_session()
+        self.patient_view.set_case(case)
 
     def _on_selection_cleared(self) -> None:
         """A search or filter hid the open case: its vignette leaves the screen too (a reply
@@ -331,6 +342,7 @@ class MainWindow(ModelActions, QMainWindow):
 
     def _on_hit_selected(self, case: Case, conv_id: int, message_id: int) -> None:
         self.case = case
+        self.patient_view.set_case(case)
         self._attach_session(conv_id=conv_id, focus_message_id=message_id)
 
     def _attach_session(self, new: bool = False, conv_id: int | None = None, focus_message_id: int | None = None) -> None:
@@ -464,6 +476,8 @@ class MainWindow(ModelActions, QMainWindow):
 
     # -- models ---------------------------------------------------------------------------------
     def set_backend(self, backend) -> None:
+        if self.backend is not backend:
+            self.patient_view.stop_answer()  # an answer being written by the old model
         if self.backend is not None and self.backend is not backend:
             old = self.backend
             self.runner.run(old.close)
@@ -477,6 +491,7 @@ class MainWindow(ModelActions, QMainWindow):
         if self.library_closed:
             return
         self.study_view.suspend_running()  # a block in progress is kept to resume
+        self.patient_view.leave()  # an encounter is saved as it goes; an answer being written stops
         if self.chat_view.generating:
             self.chat_view.stop()
             self.chat_view.wait()

@@ -37,8 +37,11 @@ class ProgressView(QWidget):
         lay.addLayout(top)
         self.weekly = BarChart("Questions answered per week (bars) and accuracy (line)")
         self.forecast = BarChart("Reviews due in the next 14 days")
+        self.patient = BarChart("Patient mode: key history items elicited per encounter (bars) and the share "
+                                "of those expected (line)")
         lay.addWidget(self.weekly)
         lay.addWidget(self.forecast)
+        lay.addWidget(self.patient)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Specialty", "Answered", "Accuracy"])
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -50,7 +53,9 @@ class ProgressView(QWidget):
         keep = self.specialty.currentText()
         self.specialty.blockSignals(True)
         self.specialty.clear()
-        self.specialty.addItems([ALL] + [r["specialty"] for r in progress.by_specialty])
+        specs = sorted({r["specialty"] for r in progress.by_specialty}
+                       | {r["specialty"] or "Unsorted" for r in progress.patient_sessions})
+        self.specialty.addItems([ALL] + specs)
         if keep:
             self.specialty.setCurrentText(keep)
         self.specialty.blockSignals(False)
@@ -77,3 +82,7 @@ class ProgressView(QWidget):
         labels = sorted(weeks)[-16:]
         self.weekly.set_data([w[5:] for w in labels], [weeks[w][0] for w in labels],
                              [weeks[w][1] / weeks[w][0] if weeks[w][0] else None for w in labels])
+        sessions = [r for r in self.progress.patient_sessions
+                    if chosen in ("", ALL) or (r["specialty"] or "Unsorted") == chosen][-20:]
+        self.patient.set_data([r["finished_at"][5:10] for r in sessions], [r["elicited"] for r in sessions],
+                              [r["elicited"] / r["total"] if r["total"] else None for r in sessions], "of expected")

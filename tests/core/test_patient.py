@@ -12,7 +12,7 @@ import pytest
 from gazal_desktop import resources
 from gazal_desktop.core.events import Finished, PromptStarted
 from gazal_desktop.core.patient import (Commit, Encounter, PatientScript, ScriptError, align_steps, debrief,
-                                        patient_prompt, review_cards)
+                                        patient_prompt, review_cards, speaks_to_the_patient)
 from gazal_desktop.core.patient_voice import OPENING_CUE, answer, patient_chat, scripted_answer
 
 STARTER = json.loads(resources.read_text("starter_cases.json"))["cases"]
@@ -140,3 +140,12 @@ def test_the_patient_voice_streams_on_real_llama_cpp_with_only_the_history_in_it
         assert events[0].prompt_tokens == len(b.tokenize_prompt(prompt))
     finally:
         b.close()
+
+
+def test_questions_to_the_patient_are_told_apart_from_the_learners_own_words():
+    for q in ("Do you have chest pain right now?", "Are you short of breath at the moment?",
+              "Have you had any thoughts of ending your life?"):
+        assert speaks_to_the_patient(q), q
+    for q in ("I'm having chest pain right now, what do I do?", "My father collapsed, is he breathing?",
+              "Chest pain right now", "Can you help me, I can't breathe"):
+        assert not speaks_to_the_patient(q), q
