@@ -27,6 +27,7 @@ class DiscussionBar(QWidget):
     rename_requested = Signal(int)
     delete_requested = Signal(int)
     export_requested = Signal(int)
+    patient_chosen = Signal(int)  # a patient-mode encounter of this case (opened in the Patient tab)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,20 +50,30 @@ class DiscussionBar(QWidget):
         self.menu_button.setMenu(menu)
         row.addWidget(self.menu_button)
         self.summaries: list[DiscussionSummary] = []
+        self.encounters: list[dict] = []
         self.set_discussions([], None)
 
     def current_id(self) -> int | None:
         data = self.combo.currentData()
-        return int(data) if data is not None else None
+        return data if isinstance(data, int) else None
+
+    def set_encounters(self, rows: list[dict]) -> None:
+        """The case's patient-mode encounters, listed after its discussions."""
+        self.encounters = rows
+        self.set_discussions(self.summaries, self.current_id())
 
     def set_discussions(self, summaries: list[DiscussionSummary], current: int | None) -> None:
-        self.summaries = summaries
+        self.summaries, self._shown = summaries, current
         self.combo.blockSignals(True)
         self.combo.clear()
         if current is None:
             self.combo.addItem("New discussion (saved when you send)", None)
         for s in summaries:
             self.combo.addItem(s.describe(), s.conversation.id)
+        for r in self.encounters:
+            state = "finished" if r["finished_at"] else "in progress"
+            self.combo.addItem(f"Patient mode · {r['created_at'][:16].replace('T', ' ')} UTC · {state} · "
+                               f"{r['key_elicited']} of {r['key_total']} key items", f"patient:{r['id']}")
         index = self.combo.findData(current) if current is not None else 0
         self.combo.setCurrentIndex(max(index, 0))
         self.combo.blockSignals(False)
@@ -77,6 +88,10 @@ class DiscussionBar(QWidget):
 
     def _on_activated(self, index: int) -> None:
         data = self.combo.itemData(index)
+        if isinstance(data, str) and data.startswith("patient:"):
+            self.set_discussions(self.summaries, self._shown)  # the conversation on screen stays
+            self.patient_chosen.emit(int(data.removeprefix("patient:")))
+            return
         if data is None:
             self.new_requested.emit()
         else:

@@ -93,6 +93,9 @@ class MainWindow(ModelActions, QMainWindow):
         self.patient_view.status.connect(lambda t: self.statusBar().showMessage(t, 5000))
         self.patient_view.deck_changed.connect(self.study_view.refresh)
         self.patient_view.failed.connect(lambda t: show_error(self, t))
+        self.patient_view.listed.connect(
+            lambda case_id, rows: self.chat_view.discussions.set_encounters(rows)
+            if self.case is not None and self.case.id == case_id else None)
         self.setCentralWidget(self.tabs)
         self.model_label = QLabel("No model")
         self.statusBar().addPermanentWidget(self.model_label)
@@ -122,6 +125,8 @@ class MainWindow(ModelActions, QMainWindow):
         self.chat_view.download_requested.connect(self.download_model)
         self.chat_view.convert_requested.connect(self.convert_model)
         self.chat_view.study_requested.connect(lambda: self.tabs.setCurrentWidget(self.study_view))
+        self.chat_view.discussions.patient_chosen.connect(
+            lambda eid: (self.tabs.setCurrentWidget(self.patient_view), self.patient_view.resume(eid)))
         self._build_menus()
         self.backup_timer = QTimer(self)
         self.backup_timer.setInterval(int(BACKUP_INTERVAL.total_seconds() * 1000))
@@ -328,6 +333,8 @@ class MainWindow(ModelActions, QMainWindow):
         self.undo_button.setVisible(False)
 
     def _on_case_selected(self, case: Case) -> None:
+        if self.case is None or self.case.id != case.id:
+            self.chat_view.discussions.encounters = []  # the new case's come with its list
         self.case = case
         self._attach_session()
         self.patient_view.set_case(case)

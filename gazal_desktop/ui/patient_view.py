@@ -48,6 +48,7 @@ REASONING_REQUEST = ("Reason through this case step by step, from the history an
 
 
 class PatientView(QWidget):
+    listed = Signal(int, list)  # case id, its encounters (EncounterStore.for_case rows)
     status = Signal(str)
     deck_changed = Signal()  # review cards were added
     failed = Signal(str)
@@ -96,7 +97,7 @@ class PatientView(QWidget):
         lay.addWidget(self.history_list, 1)
         row = QHBoxLayout()
         self.resume_button = QPushButton("Resume")
-        self.resume_button.clicked.connect(self.resume)
+        self.resume_button.clicked.connect(lambda: self.resume())
         row.addWidget(self.resume_button)
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(self.delete)
@@ -206,6 +207,7 @@ class PatientView(QWidget):
             return
 
         def done(rows):
+            self.listed.emit(case.id, rows)
             if self.case is not case:
                 return
             self.history_list.clear()
@@ -227,10 +229,14 @@ class PatientView(QWidget):
             return
         self.runner.run(lambda: self.store.start(case), self._open, lambda e, tb: self.failed.emit(str(e)), guard=self)
 
-    def resume(self) -> None:
-        case, eid = self.case, self._selected()
+    def resume(self, eid: int | None = None) -> None:
+        case, eid = self.case, eid if eid is not None else self._selected()
         if case is None or eid is None:
             return
+        if self.enc is not None:
+            if self.enc.id == eid:
+                return
+            self.leave()
         self.runner.run(lambda: self.store.get(eid, case), self._open, lambda e, tb: self.failed.emit(str(e)),
                         guard=self)
 
@@ -242,6 +248,7 @@ class PatientView(QWidget):
 
     def _open(self, enc: Encounter) -> None:
         self.enc = enc
+        self._reload_list()
         c = enc.commit or Commit()
         self.leading.setText(c.leading)
         self.differential.setPlainText("\n".join(c.differential))

@@ -180,3 +180,35 @@ def test_the_case_editor_edits_the_patient_script_and_refuses_a_broken_one_in_wo
         dlg.close()
     finally:
         close(w)
+
+
+def test_encounters_are_listed_with_the_case_discussions_and_open_in_the_patient_tab(qtbot, tmp_path):
+    backend = ScriptedBackend(["<think>Step 1: The pain is sharp, pleuritic and positional.\nStep 2: Diffuse ST "
+                               "elevation with PR depression and a rub mean pericarditis.\nStep 3: Check the "
+                               "troponin for myocarditis.</think>## Primary Diagnosis\nAcute pericarditis."])
+    w = open_window(qtbot, tmp_path / "data", backend)
+    try:
+        view = open_case(qtbot, w, "starter-013")
+        view.start_button.click()
+        qtbot.waitUntil(lambda: view.pages.currentWidget() is view.encounter_page, timeout=5000)
+        bar = w.chat_view.discussions
+        qtbot.waitUntil(lambda: any(str(bar.combo.itemData(i)).startswith("patient:")
+                                    for i in range(bar.combo.count())), timeout=5000)
+        view.commit_button.click()
+        view.leading.setText("Pericarditis")
+        view.reasoning.setPlainText("1. Sharp pleuritic pain that is positional\n2. Order a chest radiograph")
+        view.debrief_button.click()
+        view.debrief.gazal_button.click()  # Gazal's reasoning on the full case, through the model
+        qtbot.waitUntil(lambda: view.enc.gazal_steps != [], timeout=10000)
+        assert len(view.enc.gazal_steps) == 3
+        table = view.debrief.text.toPlainText()
+        assert "Your reasoning beside Gazal's" in table and "(Gazal did not make this point)" in table
+        assert backend.calls[-1][0]["content"].endswith(w.case.vignette)  # the full case, as in a discussion
+        view.leave()
+        w.tabs.setCurrentIndex(0)
+        index = next(i for i in range(bar.combo.count()) if str(bar.combo.itemData(i)).startswith("patient:"))
+        bar.combo.activated.emit(index)
+        qtbot.waitUntil(lambda: w.tabs.currentWidget() is view and view.enc is not None, timeout=5000)
+        assert view.pages.currentWidget() is view.debrief and view.enc.gazal_steps
+    finally:
+        close(w)
