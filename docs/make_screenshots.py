@@ -105,6 +105,52 @@ def main() -> None:
     wait(300)
     window.grab().save(str(OUT / "study-progress.png"))
 
+    # Patient mode: a scripted patient voice (in the order asked), then Gazal's reasoning.
+    demo = window.backend
+    window.set_backend(ScriptedBackend([
+        "<think>Step 1: Answer as the patient.</think>It came on all of a sudden this morning, while I was making "
+        "breakfast.",
+        "<think>Step 1: Answer as the patient.</think>Yes, I flew back from Singapore three days ago. Fourteen "
+        "hours on the plane.",
+        "<think>Step 1: Answer as the patient.</think>Just the combined pill. Nothing else.",
+        "<think>Step 1: Sudden pleuritic chest pain and breathlessness three days after a long-haul flight.\n"
+        "Step 2: Combined oral contraceptive and a swollen, tender left calf: a DVT is likely.\n"
+        "Step 3: Tachycardia and hypoxemia with a normal chest radiograph point to pulmonary embolism.\n"
+        "Step 4: Her Wells score is high, so a pregnancy test and then CTPA, without a D-dimer first.\n"
+        "Step 5: Hemodynamically stable: anticoagulate and stop the combined pill.</think>\n\n"
+        "## Primary Diagnosis\nAcute pulmonary embolism with a left leg DVT."], delay=0.005))
+    window.tabs.setCurrentIndex(0)
+    window.library_pane.search.setText("")
+    wait(600)
+    window.library_pane.select(window.cases.get_by_uid("starter-016").id)
+    patient = window.patient_view
+    wait_for(lambda: window.case is not None and window.case.uid == "starter-016")
+    window.tabs.setCurrentWidget(patient)
+    patient.start()
+    wait_for(lambda: patient.enc is not None)
+    for mode, text in ((0, "When did this start?"), (0, "Have you travelled anywhere recently?"),
+                       (0, "Do you take any medicines, like the pill?"), (1, "Legs"), (2, "Pregnancy test"),
+                       (2, "CT pulmonary angiography")):
+        patient.mode.setCurrentIndex(mode)
+        patient.input.setText(text)
+        patient.send()
+        wait_for(lambda: not patient.answering)
+    patient.mode.setCurrentIndex(0)
+    wait(300)
+    window.grab().save(str(OUT / "patient-encounter.png"))
+    patient.leading.setText("Pulmonary embolism")
+    patient.differential.setPlainText("Pneumonia\nPneumothorax\nPericarditis")
+    patient.reasoning.setPlainText("1. Sudden pleuritic chest pain and breathlessness after a long flight\n"
+                                   "2. On the combined pill with a swollen, tender left calf\n"
+                                   "3. High probability: a pregnancy test, then CTPA")
+    patient.commit()
+    patient.ask_gazal()
+    wait_for(lambda: bool(patient.enc.gazal_steps))
+    wait(300)
+    window.grab().save(str(OUT / "patient-debrief.png"))
+    patient.leave()
+    window.set_backend(demo)
+
     # The dark theme, applied at once (no restart), on the same window.
     apply_appearance(AppSettings(theme="dark"))
     window.tabs.setCurrentIndex(0)

@@ -37,11 +37,12 @@ class ProgressView(QWidget):
         lay.addLayout(top)
         self.weekly = BarChart("Questions answered per week (bars) and accuracy (line)")
         self.forecast = BarChart("Reviews due in the next 14 days")
-        self.patient = BarChart("Patient mode: key history items elicited per encounter (bars) and the share "
-                                "of those expected (line)")
+        self.patient = BarChart("Patient mode: key history items elicited per encounter (line: share expected)")
         lay.addWidget(self.weekly)
-        lay.addWidget(self.forecast)
-        lay.addWidget(self.patient)
+        row = QHBoxLayout()  # side by side: the page must fit a 700-pixel-high window
+        row.addWidget(self.forecast, 1)
+        row.addWidget(self.patient, 1)
+        lay.addLayout(row)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Specialty", "Answered", "Accuracy"])
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)

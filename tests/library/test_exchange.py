@@ -358,3 +358,21 @@ def test_medqa_lines_with_option_explanations_keep_them(stores):
     assert without.mcq_explanations == []
     md = export_markdown(with_why)
     assert "- **A.** Young adult, petechiae." in md and "- **B.**" not in md
+
+
+def test_a_case_pack_and_json_export_carry_the_patient_script(stores, tmp_path):
+    cases, chats = stores
+    pack = json.loads(resources.read_text("starter_cases.json"))
+    scripted = Case.from_dict(next(c for c in pack["cases"] if c["uid"] == "starter-016"))
+    cases.add(scripted)
+    out = export_pack(cases.list(), "Mine", "mine")
+    other = Library.open(tmp_path / "other")
+    try:
+        report = import_pack(CaseStore(other), json.loads(json.dumps(out)))
+        assert report.added == 1
+        (back,) = CaseStore(other).list()
+        assert back.patient == scripted.patient and back.patient["opening"]
+        exported = export_json(CaseStore(other), ChatStore(other))
+        assert json.loads(json.dumps(exported))["cases"][0]["patient"] == scripted.patient
+    finally:
+        other.close(backup=False)

@@ -369,7 +369,7 @@ def test_random_byte_flips_are_damage_or_harmless_never_a_crash(tmp_path):
     _used_library(base)
     size = (base / "library.db").stat().st_size
     outcomes = {"fine": 0, "damage": 0}
-    for seed in range(60):
+    for seed in range(120):
         rng = random.Random(seed)
         data = tmp_path / f"flip{seed}"
         shutil.copytree(base, data)
