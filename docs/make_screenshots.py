@@ -147,6 +147,9 @@ def main() -> None:
     patient.ask_gazal()
     wait_for(lambda: bool(patient.enc.gazal_steps))
     wait(300)
+    bar = patient.debrief.text.verticalScrollBar()
+    bar.setValue(bar.maximum())  # the steps side by side, at the end of the debrief
+    wait(200)
     window.grab().save(str(OUT / "patient-debrief.png"))
     patient.leave()
     window.set_backend(demo)
