@@ -21,6 +21,12 @@ def open_case(qtbot, w, uid):
     return w.patient_view
 
 
+def begin(qtbot, view):
+    """Start a new encounter with the open case's patient."""
+    view.start_button.click()
+    qtbot.waitUntil(lambda: view.pages.currentWidget() is view.encounter_page, timeout=5000)
+
+
 def say(qtbot, view, mode, text):
     view.mode.setCurrentIndex(mode)
     view.input.setText(text)
@@ -33,8 +39,7 @@ def test_an_encounter_without_a_model_survives_a_relaunch_and_ends_in_cards_and_
     w = open_window(qtbot, folder)
     view = open_case(qtbot, w, "starter-013")
     assert view.start_button.isEnabled() and w.case.title not in view.start_title.text()  # no title cue
-    view.start_button.click()
-    qtbot.waitUntil(lambda: view.pages.currentWidget() is view.encounter_page, timeout=5000)
+    begin(qtbot, view)
     script = view.enc.script
     say(qtbot, view, 0, "Can you describe the pain?")
     fact = next(h.fact for h in script.history if h.id == "character")
@@ -92,8 +97,7 @@ def test_the_patient_speaks_through_the_model_from_the_history_only(qtbot, tmp_p
     w = open_window(qtbot, tmp_path / "data", backend)
     try:
         view = open_case(qtbot, w, "starter-016")
-        view.start_button.click()
-        qtbot.waitUntil(lambda: view.pages.currentWidget() is view.encounter_page, timeout=5000)
+        begin(qtbot, view)
         say(qtbot, view, 0, "Have you travelled recently?")
         assert "I flew back from Singapore three days ago." in view.transcript.toPlainText()
         assert "answer as the patient" not in view.transcript.toPlainText()  # the reasoning stays hidden
@@ -119,8 +123,7 @@ def test_safety_checks_apply_to_what_the_learner_types(qtbot, tmp_path, monkeypa
     w = open_window(qtbot, tmp_path / "data")
     try:
         view = open_case(qtbot, w, "starter-016")
-        view.start_button.click()
-        qtbot.waitUntil(lambda: view.pages.currentWidget() is view.encounter_page, timeout=5000)
+        begin(qtbot, view)
         say(qtbot, view, 0, "Any leg swelling?")
         assert asked == ["Any leg swelling?"] and (view.enc.turns != []) is accept
     finally:
@@ -144,8 +147,7 @@ def test_history_questions_are_not_emergencies_but_the_learners_own_emergency_is
     w = open_window(qtbot, tmp_path / "data")
     try:
         view = open_case(qtbot, w, "starter-016")
-        view.start_button.click()
-        qtbot.waitUntil(lambda: view.pages.currentWidget() is view.encounter_page, timeout=5000)
+        begin(qtbot, view)
         say(qtbot, view, 0, "Are you short of breath at the moment?")
         assert shown == [] and len(view.enc.turns) == 2  # asked and answered
         say(qtbot, view, 0, "I'm having chest pain right now, what do I do?")
@@ -189,8 +191,7 @@ def test_encounters_are_listed_with_the_case_discussions_and_open_in_the_patient
     w = open_window(qtbot, tmp_path / "data", backend)
     try:
         view = open_case(qtbot, w, "starter-013")
-        view.start_button.click()
-        qtbot.waitUntil(lambda: view.pages.currentWidget() is view.encounter_page, timeout=5000)
+        begin(qtbot, view)
         bar = w.chat_view.discussions
         qtbot.waitUntil(lambda: any(str(bar.combo.itemData(i)).startswith("patient:")
                                     for i in range(bar.combo.count())), timeout=5000)
