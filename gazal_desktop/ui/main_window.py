@@ -50,6 +50,19 @@ def theme_icon(widget, name: str, fallback) -> QIcon:
     return icon if not icon.isNull() else widget.style().standardIcon(fallback)
 
 
+def fidelity_words(path) -> str:
+    """" · q4_k_m vs bf16: same top token 97.1%, KLD 0.012" when `gazal-convert report` measured
+    this GGUF (its report sits beside the file); "" otherwise."""
+    if not path:
+        return ""
+    from gazal_convert.fidelity import read_sidecar
+
+    rep = read_sidecar(Path(path))
+    if rep is None:
+        return ""
+    return f" · vs {rep['reference']}: same top token {rep['same_top']:.1%}, KLD {rep['kld_mean']:.3f}"
+
+
 class MainWindow(ModelActions, QMainWindow):
     def __init__(self, data_dir: Path, settings: AppSettings, library: Library, runner: TaskRunner,
                  model_runner: TaskRunner | None = None) -> None:
@@ -489,7 +502,7 @@ class MainWindow(ModelActions, QMainWindow):
             old = self.backend
             self.runner.run(old.close)
         self.backend = backend
-        self.model_label.setText(backend.label)
+        self.model_label.setText(backend.label + fidelity_words(getattr(backend, "path", None)))
         self._attach_session()
 
     # -- closing --------------------------------------------------------------------------------

@@ -311,3 +311,24 @@ def test_ctrl_l_opens_searchable_reference_ranges_beside_a_quiz(window, qtbot):
     row = next(r for r in panel.rows if r[1] == "PaCO2")
     assert row[2] == "35-45 mm Hg" and row[3] == "4.7-6.0 kPa"  # conventional and SI side by side
     panel.close()
+
+
+def test_the_model_label_shows_the_measured_cost_of_the_quantization(window, tmp_path):
+    """`gazal-convert report` leaves FILE.gguf.fidelity.json; the status bar says what it found."""
+    import json
+
+    from gazal_desktop.core.scripted import ScriptedBackend
+
+    gguf = tmp_path / "Gazal-Q4_K_M.gguf"
+    gguf.write_bytes(b"GGUF")
+    backend = ScriptedBackend()
+    backend.path = gguf
+    window.set_backend(backend)
+    assert "same top token" not in window.model_label.text()  # no report yet
+    (tmp_path / "Gazal-Q4_K_M.gguf.fidelity.json").write_text(json.dumps(
+        {"reference": "Gazal-BF16.gguf", "same_top": 0.9712, "kld_mean": 0.0123}))
+    window.set_backend(ScriptedBackend())
+    backend2 = ScriptedBackend()
+    backend2.path = gguf
+    window.set_backend(backend2)
+    assert window.model_label.text().endswith("vs Gazal-BF16.gguf: same top token 97.1%, KLD 0.012")
