@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -130,8 +131,13 @@ def report(quant: Path, reference: Path, text: str | None = None, text_name: str
     try:
         ids = ref.tokenize(text.encode("utf-8"), add_bos=False, special=False)
         n_vocab = ref.n_vocab()
+        n_scored = sum(e - s - (e - s) // 2 - 1 for s, e in windows(len(ids), ctx))
+        need, free = n_scored * n_vocab * 4, shutil.disk_usage(quant.parent).free
+        if need > free:
+            raise ConvertError(f"The report needs {need / 2**30:.1f} GiB of temporary space beside {quant.name} "
+                               f"({n_scored:,} tokens x {n_vocab:,}); {free / 2**30:.1f} GiB is free. Free some "
+                               "space, or use a shorter --text.")
         with tempfile.TemporaryDirectory(prefix="gazal-fidelity-", dir=quant.parent) as tmp:
-            n_scored = sum(e - s - (e - s) // 2 - 1 for s, e in windows(len(ids), ctx))
             store = np.lib.format.open_memmap(Path(tmp) / "reference.npy", mode="w+", dtype=np.float32,
                                               shape=(n_scored, n_vocab))
             nll_ref, row = [], 0
