@@ -18,8 +18,9 @@ from gazal_convert.sizes import human_bytes
 
 DESCRIPTION = """\
 Convert a Qwen3 checkpoint (Hugging Face safetensors) to GGUF for llama.cpp and quantize it.
-f32, f16, bf16 and q8_0 are written directly; the k-quants and iq4_xs are made by llama.cpp's
-quantizer from a bf16/f16 intermediate GGUF. Outputs are written to a temporary file and
+f32, f16, bf16 and q8_0 are written directly; q4_k_m, q4_k_s, q5_k_m, q5_k_s, q6_k and q4_0 are
+quantized from the checkpoint by ggml with llama.cpp's per-tensor rules (no intermediate file); the
+other types are made by llama.cpp's quantizer from a bf16/f16 intermediate GGUF. Outputs are written to a temporary file and
 renamed only when complete.
 
 Other commands:
@@ -45,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--outfile", type=Path, metavar="PATH", help="output .gguf file")
     out.add_argument("--outdir", type=Path, metavar="DIR",
                      help="output folder; the file is named MODEL-QUANT.gguf (default: current folder)")
+    p.add_argument("--two-step", action="store_true",
+                   help="make q4_k_m and the other mixes gazal-convert quantizes itself through a bf16/f16 "
+                        "intermediate GGUF and llama.cpp's quantizer instead (the same tensors, more disk)")
+    p.add_argument("--imatrix", type=Path, metavar="FILE",
+                   help="importance matrix from llama.cpp's llama-imatrix (.dat or .gguf) for the quantized tensors")
     p.add_argument("--keep-intermediate", action="store_true",
                    help="keep the bf16/f16 GGUF the quantizer started from, as MODEL-BF16.gguf beside the output")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, metavar="N",
@@ -191,7 +197,7 @@ def convert_main(args: argparse.Namespace, progress: Progress) -> int:
     folder, repo = resolve_source(args.source, args.revision, progress)
     plan = prepare(
         SourceInfo(folder, repo, args.revision), quant, outfile=args.outfile, outdir=args.outdir,
-        keep_intermediate=args.keep_intermediate, force=args.force,
+        keep_intermediate=args.keep_intermediate, force=args.force, two_step=args.two_step, imatrix=args.imatrix,
     )
     c = plan.converter
     progress.message(
@@ -199,8 +205,7 @@ def convert_main(args: argparse.Namespace, progress: Progress) -> int:
         f"{len(plan.direct_tensors)} tensors, {human_bytes(plan.checkpoint.total_bytes)} "
         f"{'/'.join(sorted(plan.checkpoint.dtypes))}"
     )
-    steps = f"{plan.direct_type.label} intermediate, then {quant.label}" if plan.needs_quantizer else quant.label
-    progress.message(f"Writing {plan.output} ({steps}, ~{human_bytes(plan.output_estimate)})")
+    progress.message(f"Writing {plan.output} ({plan.path_used}, ~{human_bytes(plan.output_estimate)})")
     out = execute(plan, args.threads, progress)
     size = out.stat().st_size
     if args.progress == "json":
@@ -219,7 +224,7 @@ def list_quants(source: str, revision: str | None) -> int:
     print(f"{'type':<8} {'bits/weight':>11} {'size':>10}  quality")
     for q in QUANT_TYPES.values():
         size = f"~{human_bytes(estimate_size(None, q, shapes))}" if shapes else "?"
-        how = "" if q.direct else " [llama.cpp quantizer]"
+        how = "" if q.direct else (" [quantized from the checkpoint]" if q.streamed else " [llama.cpp quantizer]")
         default = " (default)" if q.name == DEFAULT_QUANT else ""
         print(f"{q.name:<8} {q.bpw:>11.2f} {size:>10}  {q.note}{how}{default}")
     print(note)

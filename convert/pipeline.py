@@ -22,7 +22,7 @@ from gazal_convert.progress import Progress
 from gazal_convert.quants import QuantType, intermediate_for
 from gazal_convert.sizes import human_bytes
 from gazal_convert.vocab import Qwen2Vocab
-from gazal_convert.writer import PlannedTensor, data_bytes, plan_tensors, write_gguf
+from gazal_convert.writer import PlannedTensor, data_bytes, plan_streamed, plan_tensors, write_gguf
 
 DISK_MARGIN = 64 * 1024 * 1024  # header, alignment and filesystem slack
 
@@ -42,10 +42,19 @@ class ConversionPlan:
     keep_intermediate: Path | None  # where the intermediate goes when it is kept
     output_estimate: int
     intermediate_bytes: int
+    imatrix: dict | None = None  # per-column importance by tensor name (--imatrix)
 
     @property
     def needs_quantizer(self) -> bool:
-        return not self.quant.direct
+        return self.direct_type is not self.quant
+
+    @property
+    def path_used(self) -> str:
+        """Which path makes the output, in words (printed before the run)."""
+        if not self.needs_quantizer:
+            return (f"{self.quant.label}, quantized from the checkpoint by ggml (no intermediate file)"
+                    if self.quant.streamed else self.quant.label)
+        return f"{self.direct_type.label} intermediate, then {self.quant.label} by llama.cpp's quantizer"
 
     @property
     def disk_needed(self) -> int:
@@ -76,7 +85,12 @@ def prepare(
     outdir: Path | None = None,
     keep_intermediate: bool = False,
     force: bool = False,
+    two_step: bool = False,
+    imatrix: Path | None = None,
 ) -> ConversionPlan:
+    """`two_step`: make a streamed mix through the intermediate GGUF and llama.cpp's quantizer
+    anyway (to compare, or to keep the intermediate). `imatrix`: llama-imatrix's file, used by
+    the mixes quantized here."""
     ckpt = Checkpoint.open(source.folder)
     conv = converter_for(ckpt)
     tensors = conv.output_tensors()
@@ -91,11 +105,25 @@ def prepare(
     if not output.parent.is_dir():
         raise ConvertError(f"Output folder does not exist: {output.parent}")
 
-    direct_type = quant if quant.direct else intermediate_for(ckpt.dtypes)
-    planned = plan_tensors(tensors, direct_type)
+    streamed = quant.streamed and not two_step and not keep_intermediate
+    importance = None
+    if imatrix is not None:
+        if not streamed:
+            raise ConvertError(f"--imatrix works with the types gazal-convert quantizes itself (q4_k_m, q4_k_s, "
+                               f"q5_k_m, q5_k_s, q6_k, q4_0), without --two-step or --keep-intermediate; for "
+                               f"{quant.name} use llama.cpp's llama-quantize --imatrix on a bf16 GGUF.")
+        from gazal_convert.direct_quant import load_imatrix
+
+        importance = load_imatrix(imatrix)
+    if streamed:
+        direct_type = quant
+        planned = plan_streamed(tensors, quant, intermediate_for(ckpt.dtypes), conv.n_layers)
+    else:
+        direct_type = quant if quant.direct else intermediate_for(ckpt.dtypes)
+        planned = plan_tensors(tensors, direct_type)
     shapes = [t.source.shape for t in tensors]
-    out_est = estimate_size(planned, quant, shapes)
-    inter_bytes = 0 if quant.direct else data_bytes(planned)
+    out_est = data_bytes(planned) if streamed else estimate_size(planned, quant, shapes)
+    inter_bytes = 0 if quant.direct or streamed else data_bytes(planned)
 
     kept = None
     if keep_intermediate and not quant.direct:
@@ -104,7 +132,8 @@ def prepare(
         if target.exists() and not force:
             raise ConvertError(f"{target} already exists. Use --force to replace it.")
 
-    plan = ConversionPlan(source, ckpt, conv, vocab, quant, output, direct_type, planned, kept, out_est, inter_bytes)
+    plan = ConversionPlan(source, ckpt, conv, vocab, quant, output, direct_type, planned, kept, out_est, inter_bytes,
+                          importance)
     free = shutil.disk_usage(output.parent).free
     if plan.disk_needed > free:
         parts = f"output ~{human_bytes(out_est)}"
@@ -157,4 +186,4 @@ def _write_direct(plan: ConversionPlan, path: Path, threads: int, progress: Prog
         conv.add_hparams(w)
         vocab.add_to_gguf(w)
 
-    write_gguf(path, conv.gguf_arch, plan.direct_tensors, add_metadata, progress, threads)
+    write_gguf(path, conv.gguf_arch, plan.direct_tensors, add_metadata, progress, threads, plan.imatrix)

@@ -35,6 +35,9 @@ class PlannedTensor:
     out: OutputTensor
     qtype: T
     nbytes: int
+    # Quantized from the checkpoint: first rounded through the type the two-step path's
+    # intermediate GGUF would hold (bf16/f16), so the result matches llama.cpp's from it.
+    via: T | None = None
 
     @property
     def name(self) -> str:
@@ -55,6 +58,17 @@ def plan_tensors(tensors: list[OutputTensor], out_type: QuantType) -> list[Plann
     return planned
 
 
+def plan_streamed(tensors: list[OutputTensor], quant: QuantType, inter: QuantType, n_layers: int) -> list[PlannedTensor]:
+    """Each tensor's type for a mix quantized from the checkpoint: the type llama.cpp's
+    quantizer would give it in the intermediate GGUF of type `inter` (direct_quant.py)."""
+    from gazal_convert.direct_quant import tensor_types
+
+    base = {p.name: p.qtype for p in plan_tensors(tensors, inter)}
+    types = tensor_types({t.name: t.source.shape for t in tensors}, quant.ftype, n_layers, base)
+    return [PlannedTensor(t, types[t.name], tensor_nbytes(t.source.shape, types[t.name]),
+                          via=base[t.name] if types[t.name] != base[t.name] else None) for t in tensors]
+
+
 def tensor_nbytes(shape: tuple[int, ...], qtype: T) -> int:
     block, type_size = gguf.GGML_QUANT_SIZES[qtype]
     return math.prod(shape) // block * type_size
@@ -71,8 +85,10 @@ def write_gguf(
     add_metadata: Callable[[gguf.GGUFWriter], None],
     progress: Progress,
     threads: int = 1,
+    imatrix: dict | None = None,
 ) -> None:
-    """Write header, metadata and tensor infos with GGUFWriter, then stream the data."""
+    """Write header, metadata and tensor infos with GGUFWriter, then stream the data.
+    `imatrix`: per-column importance by tensor name (llama-imatrix), for quantized tensors."""
     writer = gguf.GGUFWriter(path, arch)
     add_metadata(writer)
     for p in planned:
@@ -100,14 +116,28 @@ def write_gguf(
             if pad:
                 _write_all(out.fileno(), bytes(pad))
                 pos += pad
-            _write_tensor(out.fileno(), p, progress, pool, max(1, threads))
+            _write_tensor(out.fileno(), p, progress, pool, max(1, threads), _importance(imatrix, p))
             pos += p.nbytes
             progress.advance(0, items=1, label=p.name)
         os.ftruncate(out.fileno(), pos)
     progress.finish()
 
 
-def _write_tensor(out_fd: int, p: PlannedTensor, progress: Progress, pool: Executor, threads: int) -> None:
+def _importance(imatrix: dict | None, p: PlannedTensor):
+    """The importance vector for a quantized tensor, checked as llama.cpp checks it."""
+    if not imatrix or p.qtype in (T.F32, T.F16, T.BF16) or p.name not in imatrix:
+        return None
+    values = imatrix[p.name]
+    if len(values) != p.out.source.shape[-1]:
+        if p.name == "token_embd.weight":  # llama.cpp ignores a mismatch here
+            return None
+        raise ConvertError(f"The importance matrix has {len(values)} values for {p.name}, which has "
+                           f"{p.out.source.shape[-1]} columns: was it made for another model?")
+    return values
+
+
+def _write_tensor(out_fd: int, p: PlannedTensor, progress: Progress, pool: Executor, threads: int,
+                  imatrix=None) -> None:
     src = p.out.source
     src_type = SRC_TYPES[src.dtype]
     with open(src.path, "rb", buffering=0) as fin:
@@ -121,7 +151,9 @@ def _write_tensor(out_fd: int, p: PlannedTensor, progress: Progress, pool: Execu
 
         def convert(raw: bytearray, nr: int) -> np.ndarray:
             data = _to_f32(np.frombuffer(raw, dtype=np.uint8), src.dtype).reshape(nr, row)
-            return _from_f32(data, p.qtype)
+            if p.via is not None and p.via != src_type:  # the intermediate's rounding, as the two-step path
+                data = _to_f32(np.asarray(_from_f32(data, p.via)).view(np.uint8), p.via.name).reshape(nr, row)
+            return _from_f32(data, p.qtype, imatrix)
 
         # At most threads + 1 chunks in flight: memory stays bounded, output stays in order.
         pending: deque[tuple[Future, int]] = deque()
@@ -150,12 +182,16 @@ def _to_f32(raw: np.ndarray, dtype: str) -> np.ndarray:
     return raw.view("<f4")
 
 
-def _from_f32(data: np.ndarray, qtype: T) -> np.ndarray:
+def _from_f32(data: np.ndarray, qtype: T, imatrix=None) -> np.ndarray:
     if qtype == T.F32:
         return np.ascontiguousarray(data, dtype=np.float32)
     if qtype == T.F16:
         return data.astype(np.float16)
-    return np.ascontiguousarray(gguf.quants.quantize(data, qtype))
+    if qtype == T.BF16:
+        return np.ascontiguousarray(gguf.quants.quantize(data, qtype))
+    from gazal_convert.direct_quant import quantize_rows  # ggml's own quantization, as llama.cpp's
+
+    return quantize_rows(data, qtype, imatrix)
 
 
 def _read_exact(fin, offset: int, view: memoryview) -> None:
