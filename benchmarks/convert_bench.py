@@ -7,9 +7,12 @@ full layer), then, in the same run, times:
   * a plain copy of the same bytes (shutil.copyfile + fsync), the baseline;
   * gazal-convert to bf16 (a byte copy), f16 and q8_0: wall time, MB/s of checkpoint
     read, ratio to the plain copy, and the process's peak RSS;
-  * gazal-convert to q4_k_m: time of the bf16 intermediate and of llama.cpp's quantizer,
-    and peak RSS.
-Each conversion runs in its own process; its peak RSS is read from /proc (VmHWM).
+  * gazal-convert to q4_k_m, quantized straight from the checkpoint (ggml_quantize_chunk),
+    and the same with --two-step (a bf16 intermediate, then llama.cpp's quantizer): wall
+    time, peak RSS and the extra disk each used at its peak, and whether the two outputs'
+    tensors are byte-identical.
+Each conversion runs in its own process; its peak RSS is read from /proc (VmHWM), its disk
+use from the folder's filesystem, polled.
 """
 
 from __future__ import annotations
@@ -31,16 +34,19 @@ QWEN3_32B = dict(hidden=5120, n_head=64, n_head_kv=8, head_dim=128, ffn=25600, v
                  max_positions=40960)
 
 
-def run_convert(src: Path, quant: str, out: Path) -> tuple[float, float, dict[str, float]]:
-    """(wall seconds, peak RSS MiB, seconds per stage) of one gazal-convert process."""
+def run_convert(src: Path, quant: str, out: Path, *extra: str) -> tuple[float, float, dict[str, float]]:
+    """(wall seconds, peak RSS MiB, seconds per stage) of one gazal-convert process; the peak
+    extra disk it used is left in run_convert.disk_peak (bytes)."""
     cmd = [sys.executable, "-m", "gazal_convert.cli", str(src), "--quant", quant, "--outfile", str(out),
-           "--progress", "json", "--force", "--threads", str(os.cpu_count() or 1)]
+           "--progress", "json", "--force", "--threads", str(os.cpu_count() or 1), *extra]
+    disk = PeakDisk(out.parent)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = PeakRSS(proc.pid)
     stdout, stderr = proc.communicate()
     wall = time.perf_counter() - t0
     rss_mib = peak.stop()
+    run_convert.disk_peak = disk.stop()
     if proc.returncode != 0:
         raise SystemExit(f"gazal-convert {quant} failed:\n{stderr}")
     stages = {}
@@ -80,6 +86,34 @@ class PeakRSS:
         self._stop.set()
         self._thread.join()
         return self.kib / 1024
+
+
+class PeakDisk:
+    """The most the folder's filesystem grew while a conversion ran (intermediate + output)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.base, self.peak = folder, shutil.disk_usage(folder).used, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, shutil.disk_usage(self.folder).used - self.base)
+            time.sleep(0.05)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def same_tensors(a: Path, b: Path) -> bool:
+    from gguf import GGUFReader
+
+    ta = {t.name: (int(t.tensor_type), bytes(t.data.tobytes())) for t in GGUFReader(a).tensors}
+    tb = {t.name: (int(t.tensor_type), bytes(t.data.tobytes())) for t in GGUFReader(b).tensors}
+    return ta == tb
 
 
 def plain_copy(src: Path, dst: Path) -> float:
@@ -129,18 +163,29 @@ def main() -> None:
               f"{t_copy / wall:5.2f}x plain copy  peak RSS {rss:6.0f} MiB  output {out_size / 1e9:.2f} GB")
 
     out = work / "out-q4_k_m.gguf"
-    wall, rss, stages = run_convert(ckpt, "q4_k_m", out)
+    wall, rss, _ = run_convert(ckpt, "q4_k_m", out)
+    disk = run_convert.disk_peak
     out_size = out.stat().st_size
-    out.unlink()
+    print(f"q4_k_m direct  {wall:7.2f} s  peak RSS {rss:6.0f} MiB  peak extra disk {disk / 1e9:5.2f} GB  "
+          f"output {out_size / 1e9:.2f} GB  (quantized from the checkpoint by ggml)")
+    two = work / "out-q4_k_m-two-step.gguf"
+    wall2, rss2, stages = run_convert(ckpt, "q4_k_m", two, "--two-step")
+    disk2 = run_convert.disk_peak
     t_inter = stages.get("Converting", float("nan"))
     t_quant = stages.get("Quantizing Q4_K_M", float("nan"))
-    print(f"q4_k_m         {wall:7.2f} s  (bf16 intermediate {t_inter:.2f} s, llama.cpp quantize {t_quant:.2f} s)"
-          f"  peak RSS {rss:6.0f} MiB  output {out_size / 1e9:.2f} GB")
+    print(f"q4_k_m 2-step  {wall2:7.2f} s  peak RSS {rss2:6.0f} MiB  peak extra disk {disk2 / 1e9:5.2f} GB  "
+          f"(bf16 intermediate {t_inter:.2f} s, llama.cpp quantize {t_quant:.2f} s)")
+    identical = same_tensors(out, two)
+    print(f"q4_k_m tensors byte-identical between the two paths: {identical}")
+    out.unlink()
+    two.unlink()
     if not args.keep:
         shutil.rmtree(ckpt)
     worst = max(r for _, r in results.values())
     print(f"bf16_vs_copy={t_copy / results['bf16'][0]:.2f} direct_peak_rss_mib={worst:.0f} "
-          f"q4_k_m_quantize_s={t_quant:.2f} q4_k_m_peak_rss_mib={rss:.0f}")
+          f"q4_k_m_direct_s={wall:.2f} q4_k_m_direct_rss_mib={rss:.0f} q4_k_m_direct_disk_gb={disk / 1e9:.2f} "
+          f"q4_k_m_two_step_s={wall2:.2f} q4_k_m_two_step_rss_mib={rss2:.0f} q4_k_m_two_step_disk_gb={disk2 / 1e9:.2f} "
+          f"identical={identical}")
 
 
 if __name__ == "__main__":
