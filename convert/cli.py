@@ -18,9 +18,9 @@ from gazal_convert.sizes import human_bytes
 
 DESCRIPTION = """\
 Convert a Qwen3 checkpoint (Hugging Face safetensors) to GGUF for llama.cpp and quantize it.
-f32, f16, bf16 and q8_0 are written directly; q4_k_m, q4_k_s, q5_k_m, q5_k_s, q6_k and q4_0 are
-quantized from the checkpoint by ggml with llama.cpp's per-tensor rules (no intermediate file); the
-other types are made by llama.cpp's quantizer from a bf16/f16 intermediate GGUF. Outputs are written to a temporary file and
+f32, f16, bf16 and q8_0 are written directly; q4_k_m and the other mixes are quantized from the
+checkpoint by ggml with llama.cpp's per-tensor rules (no intermediate file); --two-step makes them
+with llama.cpp's quantizer from a bf16/f16 intermediate GGUF instead. Outputs are written to a temporary file and
 renamed only when complete.
 
 Other commands:
@@ -47,8 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--outdir", type=Path, metavar="DIR",
                      help="output folder; the file is named MODEL-QUANT.gguf (default: current folder)")
     p.add_argument("--two-step", action="store_true",
-                   help="make q4_k_m and the other mixes gazal-convert quantizes itself through a bf16/f16 "
-                        "intermediate GGUF and llama.cpp's quantizer instead (the same tensors, more disk)")
+                   help="make q4_k_m and the other mixes through a bf16/f16 intermediate GGUF and llama.cpp's "
+                        "quantizer instead (the same tensors, more disk and memory)")
     p.add_argument("--imatrix", type=Path, metavar="FILE",
                    help="importance matrix from llama.cpp's llama-imatrix (.dat or .gguf) for the quantized tensors")
     p.add_argument("--keep-intermediate", action="store_true",

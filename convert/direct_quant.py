@@ -6,7 +6,8 @@ the bf16/f16 GGUF of the same checkpoint, without writing that GGUF.
 The type rules are those of ``src/llama-quant.cpp`` in the llama.cpp that llama-cpp-python
 0.3.36 vendors (``llama_tensor_get_type_impl``, ``tensor_type_fallback``,
 ``tensor_allows_quantization``) for a dense model such as Qwen3 (no experts, not Falcon, not
-70B), for the mixes listed in DIRECT_FTYPES. Two details decide the bytes:
+70B, no fused QKV), for every mix gazal-convert offers (DIRECT_FTYPES). Two details decide the
+bytes:
 
 * llama.cpp walks tensors in its loader's order (by layer number, then by name), and its
   "more bits" rules for attention V and FFN down count tensors in that order;
@@ -34,12 +35,13 @@ from gazal_convert.errors import ConvertError
 # The mixes quantized here: the default tensor type of each (llama_ftype_get_default_type).
 DIRECT_FTYPES: dict[F, T] = {
     F.MOSTLY_Q4_K_M: T.Q4_K, F.MOSTLY_Q4_K_S: T.Q4_K, F.MOSTLY_Q5_K_M: T.Q5_K, F.MOSTLY_Q5_K_S: T.Q5_K,
-    F.MOSTLY_Q6_K: T.Q6_K, F.MOSTLY_Q4_0: T.Q4_0,
+    F.MOSTLY_Q6_K: T.Q6_K, F.MOSTLY_Q4_0: T.Q4_0, F.MOSTLY_Q3_K_S: T.Q3_K, F.MOSTLY_Q3_K_M: T.Q3_K,
+    F.MOSTLY_Q3_K_L: T.Q3_K, F.MOSTLY_Q2_K: T.Q2_K, F.MOSTLY_IQ4_XS: T.IQ4_XS,
 }
 QK_K = 256
-BLOCK = {T.Q4_K: QK_K, T.Q5_K: QK_K, T.Q6_K: QK_K, T.Q4_0: 32, T.Q4_1: 32, T.Q5_0: 32, T.Q5_1: 32, T.Q8_0: 32,
-         T.F16: 1, T.BF16: 1, T.F32: 1}
-FALLBACK = {T.Q4_K: T.Q5_0, T.Q5_K: T.Q5_1, T.Q6_K: T.Q8_0}
+BLOCK = {T.Q2_K: QK_K, T.Q3_K: QK_K, T.Q4_K: QK_K, T.Q5_K: QK_K, T.Q6_K: QK_K, T.IQ4_XS: QK_K, T.IQ4_NL: 32,
+         T.Q4_0: 32, T.Q4_1: 32, T.Q5_0: 32, T.Q5_1: 32, T.Q8_0: 32, T.F16: 1, T.BF16: 1, T.F32: 1}
+FALLBACK = {T.Q2_K: T.Q4_0, T.Q3_K: T.Q4_0, T.Q4_K: T.Q5_0, T.Q5_K: T.Q5_1, T.Q6_K: T.Q8_0, T.IQ4_XS: T.IQ4_NL}
 
 
 # -- libggml -------------------------------------------------------------------------------------
@@ -118,9 +120,10 @@ def _fallback(qtype: T, ncols: int) -> T:
     return new if ncols % BLOCK[new] == 0 else T.F16
 
 
-def tensor_types(tensors: dict[str, tuple[int, ...]], ftype: F, n_layer: int, current: dict[str, T]) -> dict[str, T]:
+def tensor_types(tensors: dict[str, tuple[int, ...]], ftype: F, n_layer: int, current: dict[str, T],
+                 n_gqa: int = 1, has_imatrix: bool = False) -> dict[str, T]:
     """The type llama_model_quantize gives each tensor (name -> shape in numpy order, row last;
-    `current` is each tensor's type in the intermediate GGUF)."""
+    `current` is each tensor's type in the intermediate GGUF; `n_gqa` = heads / KV heads)."""
     if ftype not in DIRECT_FTYPES:
         raise ConvertError(f"{ftype.name} is not quantized directly")
     default = DIRECT_FTYPES[ftype]
@@ -143,21 +146,42 @@ def tensor_types(tensors: dict[str, tuple[int, ...]], ftype: F, n_layer: int, cu
                 new = T.Q6_K
         elif cat == "token_embd":
             pass
-        elif cat == "attn_v":
-            if ftype in (F.MOSTLY_Q4_K_M, F.MOSTLY_Q5_K_M) and _use_more_bits(i_wv, n_attention_wv):
+        elif cat == "attn_v":  # in llama.cpp's order of tests
+            if ftype == F.MOSTLY_Q2_K:
+                new = T.Q4_K if n_gqa >= 4 else T.Q3_K
+            elif ftype == F.MOSTLY_Q3_K_M:
+                new = T.Q5_K if i_wv < 2 else T.Q4_K
+            elif ftype == F.MOSTLY_Q3_K_L:
+                new = T.Q5_K
+            elif ftype == F.MOSTLY_IQ4_XS and n_gqa >= 4:
+                new = T.Q5_K
+            elif ftype in (F.MOSTLY_Q4_K_M, F.MOSTLY_Q5_K_M) and _use_more_bits(i_wv, n_attention_wv):
                 new = T.Q6_K
             elif ftype == F.MOSTLY_Q4_K_S and i_wv < 4:
                 new = T.Q5_K
             i_wv += 1
         elif cat == "ffn_down":
             i, n = i_down, n_layer
-            if ftype == F.MOSTLY_Q4_K_M and _use_more_bits(i, n):
-                new = T.Q6_K
+            if ftype == F.MOSTLY_Q2_K:
+                new = T.Q3_K
+            elif ftype == F.MOSTLY_Q3_K_M:
+                new = T.Q5_K if i < n // 16 else T.Q4_K
+            elif ftype == F.MOSTLY_Q3_K_L:
+                new = T.Q5_K
+            elif ftype == F.MOSTLY_Q4_K_M:
+                if _use_more_bits(i, n):
+                    new = T.Q6_K
+            elif i < n // 8 and ftype == F.MOSTLY_IQ4_XS and not has_imatrix:
+                new = T.Q5_K
             elif ftype == F.MOSTLY_Q5_K_M and _use_more_bits(i, n):
                 new = T.Q6_K
             elif ftype == F.MOSTLY_Q4_K_S and i < n // 8:
                 new = T.Q5_K
+            elif ftype == F.MOSTLY_Q4_0 and has_imatrix and i < n // 8:
+                new = T.Q4_1
             i_down += 1
+        elif cat == "attn_output":
+            new = {F.MOSTLY_Q2_K: T.Q3_K, F.MOSTLY_Q3_K_M: T.Q4_K, F.MOSTLY_Q3_K_L: T.Q5_K}.get(ftype, new)
         out[name] = _fallback(new, ncols)
     return out
 

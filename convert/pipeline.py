@@ -109,15 +109,17 @@ def prepare(
     importance = None
     if imatrix is not None:
         if not streamed:
-            raise ConvertError(f"--imatrix works with the types gazal-convert quantizes itself (q4_k_m, q4_k_s, "
-                               f"q5_k_m, q5_k_s, q6_k, q4_0), without --two-step or --keep-intermediate; for "
-                               f"{quant.name} use llama.cpp's llama-quantize --imatrix on a bf16 GGUF.")
+            raise ConvertError(f"--imatrix works when gazal-convert quantizes from the checkpoint, not with "
+                               f"--two-step or --keep-intermediate (llama.cpp's quantizer takes the matrix only from "
+                               f"C++), and not for {quant.name}: drop those options, or use llama.cpp's "
+                               f"llama-quantize --imatrix on a bf16 GGUF.")
         from gazal_convert.direct_quant import load_imatrix
 
         importance = load_imatrix(imatrix)
     if streamed:
         direct_type = quant
-        planned = plan_streamed(tensors, quant, intermediate_for(ckpt.dtypes), conv.n_layers)
+        planned = plan_streamed(tensors, quant, intermediate_for(ckpt.dtypes), conv.n_layers,
+                                conv.n_head // max(1, conv.n_head_kv), importance is not None)
     else:
         direct_type = quant if quant.direct else intermediate_for(ckpt.dtypes)
         planned = plan_tensors(tensors, direct_type)

@@ -47,12 +47,12 @@ QUANT_TYPES: dict[str, QuantType] = {
         QuantType("q5_k_s", F.MOSTLY_Q5_K_S, 5.54, "a little smaller than q5_k_m, a little worse", streamed=True),
         QuantType("q4_k_m", F.MOSTLY_Q4_K_M, 4.89, "recommended balance: +0.175 perplexity, KL divergence 0.031, same top token 91.9% (Llama-3-8B)", streamed=True),
         QuantType("q4_k_s", F.MOSTLY_Q4_K_S, 4.58, "smaller than q4_k_m with a measurable quality loss", streamed=True),
-        QuantType("iq4_xs", F.MOSTLY_IQ4_XS, 4.25, "close to q4_k_s quality in less space; slower on some CPUs"),
+        QuantType("iq4_xs", F.MOSTLY_IQ4_XS, 4.25, "close to q4_k_s quality in less space; slower on some CPUs", streamed=True),
         QuantType("q4_0", F.MOSTLY_Q4_0, 4.55, "legacy 4-bit; prefer q4_k_m unless a runtime needs it", streamed=True),
-        QuantType("q3_k_l", F.MOSTLY_Q3_K_L, 4.27, "3-bit mix with larger attention/output tensors; clear quality loss"),
-        QuantType("q3_k_m", F.MOSTLY_Q3_K_M, 3.91, "3-bit; noticeably worse reasoning, for machines that cannot fit 4-bit"),
-        QuantType("q3_k_s", F.MOSTLY_Q3_K_S, 3.5, "3-bit, smallest of the 3-bit mixes; large quality loss"),
-        QuantType("q2_k", F.MOSTLY_Q2_K, 3.35, "lowest quality offered; only when memory leaves no choice"),
+        QuantType("q3_k_l", F.MOSTLY_Q3_K_L, 4.27, "3-bit mix with larger attention/output tensors; clear quality loss", streamed=True),
+        QuantType("q3_k_m", F.MOSTLY_Q3_K_M, 3.91, "3-bit; noticeably worse reasoning, for machines that cannot fit 4-bit", streamed=True),
+        QuantType("q3_k_s", F.MOSTLY_Q3_K_S, 3.5, "3-bit, smallest of the 3-bit mixes; large quality loss", streamed=True),
+        QuantType("q2_k", F.MOSTLY_Q2_K, 3.35, "lowest quality offered; only when memory leaves no choice", streamed=True),
     ]
 }
 

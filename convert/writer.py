@@ -58,13 +58,14 @@ def plan_tensors(tensors: list[OutputTensor], out_type: QuantType) -> list[Plann
     return planned
 
 
-def plan_streamed(tensors: list[OutputTensor], quant: QuantType, inter: QuantType, n_layers: int) -> list[PlannedTensor]:
+def plan_streamed(tensors: list[OutputTensor], quant: QuantType, inter: QuantType, n_layers: int, n_gqa: int = 1,
+                  has_imatrix: bool = False) -> list[PlannedTensor]:
     """Each tensor's type for a mix quantized from the checkpoint: the type llama.cpp's
     quantizer would give it in the intermediate GGUF of type `inter` (direct_quant.py)."""
     from gazal_convert.direct_quant import tensor_types
 
     base = {p.name: p.qtype for p in plan_tensors(tensors, inter)}
-    types = tensor_types({t.name: t.source.shape for t in tensors}, quant.ftype, n_layers, base)
+    types = tensor_types({t.name: t.source.shape for t in tensors}, quant.ftype, n_layers, base, n_gqa, has_imatrix)
     return [PlannedTensor(t, types[t.name], tensor_nbytes(t.source.shape, types[t.name]),
                           via=base[t.name] if types[t.name] != base[t.name] else None) for t in tensors]
 

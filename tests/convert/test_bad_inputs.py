@@ -118,7 +118,8 @@ def test_not_enough_disk_says_how_much_is_needed(models, outdir, capsys, monkeyp
     rc, err = _convert(capsys, str(models.checkpoint(spec())), "--outdir", str(outdir), "--quant", "q4_k_m")
     assert rc == 2
     assert "Not enough free disk" in err and "need" in err and "intermediate" not in err  # streamed: output only
-    rc, err = _convert(capsys, str(models.checkpoint(spec())), "--outdir", str(outdir), "--quant", "q3_k_m")
+    rc, err = _convert(capsys, str(models.checkpoint(spec())), "--outdir", str(outdir), "--quant", "q4_k_m",
+                       "--two-step")
     assert rc == 2
     assert "Not enough free disk" in err and "intermediate BF16" in err  # made by llama.cpp's quantizer
     assert listing(outdir) == set()
@@ -181,11 +182,11 @@ def big_checkpoint(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("stage,quant", [("Converting", "q8_0"), ("Converting", "q4_k_m"),
-                                         ("Quantizing Q3_K_M", "q3_k_m")])
+                                         ("Quantizing Q4_K_M", "q4_k_m --two-step")])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_leaves_no_partial_file(big_checkpoint, outdir, stage, quant, sig):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gazal_convert.cli", str(big_checkpoint), "--quant", quant,
+        [sys.executable, "-m", "gazal_convert.cli", str(big_checkpoint), "--quant", *quant.split(),
          "--outdir", str(outdir), "--progress", "json", "--threads", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

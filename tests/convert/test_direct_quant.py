@@ -17,13 +17,14 @@ from gazal_convert.errors import ConvertError
 
 from .models import spec
 
-STREAMED = ["q4_k_m", "q4_k_s", "q5_k_m", "q5_k_s", "q6_k", "q4_0"]
+STREAMED = ["q4_k_m", "q4_k_s", "q5_k_m", "q5_k_s", "q6_k", "q4_0", "q3_k_l", "q3_k_m", "q3_k_s", "q2_k", "iq4_xs"]
 # 12 layers: llama.cpp counts attention-V and FFN-down tensors in its loader's order, where
 # blk.10 comes after blk.9 (not after blk.1 as a plain sort would put it).
 SPECS = {
     "untied-tf4": spec(n_layers=12),
     "tied-tf5": spec(n_layers=12, tied=True, layout="tf5", shards=2),
     "odd-rows-f32": spec(n_layers=3, hidden=160, n_head=2, n_head_kv=1, head_dim=96, ffn=480, dtype="F32"),
+    "gqa4-f16": spec(n_layers=17, n_head=8, n_head_kv=2, head_dim=32, dtype="F16"),  # more-bits rules for GQA
 }
 
 
@@ -108,4 +109,4 @@ def test_an_imatrix_for_another_model_or_type_is_refused_in_words(models, tmp_pa
         bad.write_bytes(b"\x01\x00")
         load_imatrix(bad)
     assert cli_main([str(models.checkpoint(s)), "--quant", "q3_k_m", "--outfile", str(out), "--progress", "none",
-                     "--imatrix", str(imx)]) != 0  # a type llama.cpp's quantizer makes: said, not ignored
+                     "--two-step", "--imatrix", str(imx)]) != 0  # llama.cpp's quantizer: said, not ignored

@@ -164,11 +164,12 @@ def test_progress_is_reported_for_conversion_and_quantization(models, outdir):
     assert res.returncode == 0, res.stderr
     events = [json.loads(l) for l in res.stdout.splitlines()]
     assert {e["stage"] for e in events if e.get("done")} == {"Converting"}  # quantized as it is read
-    res = run_cli(str(folder), "--quant", "q3_k_m", "--outdir", str(outdir), "--progress", "json")
+    res = run_cli(str(folder), "--quant", "q4_k_m", "--two-step", "--outdir", str(outdir), "--progress", "json",
+                  "--force")
     assert res.returncode == 0, res.stderr
     events = [json.loads(l) for l in res.stdout.splitlines()]
     finals = {e["stage"]: e for e in events if e.get("done")}
-    assert set(finals) == {"Converting", "Quantizing Q3_K_M"}  # an intermediate, then llama.cpp's quantizer
+    assert set(finals) == {"Converting", "Quantizing Q4_K_M"}  # an intermediate, then llama.cpp's quantizer
     for e in finals.values():
         assert e["bytes"] == e["total_bytes"] > 0
         assert e["items"] == e["total_items"] == 25
