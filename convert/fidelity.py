@@ -177,8 +177,13 @@ def report(quant: Path, reference: Path, text: str | None = None, text_name: str
 
 
 def save(rep: FidelityReport, quant: Path) -> Path:
-    from gazal_desktop.core.atomic import write_text_atomic
+    from gazal_convert import atomic
 
     path = sidecar_path(Path(quant))
-    write_text_atomic(path, json.dumps(rep.to_dict(), indent=1))
+    tmp = atomic.temp_path_for(path)
+    try:
+        tmp.write_text(json.dumps(rep.to_dict(), indent=1), encoding="utf-8")
+        atomic.commit(tmp, path)
+    finally:
+        atomic.discard(tmp)
     return path
