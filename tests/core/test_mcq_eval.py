@@ -156,3 +156,17 @@ def test_the_console_script_on_real_llama_cpp_writes_auditable_results(tiny_gguf
     assert [r["id"] for r in recs] == ["starter-001", "starter-002"]
     assert all(r["finish"] in ("stop", "length") and r["completion_tokens"] for r in recs)
     assert all((r["predicted"] is None) or r["predicted"] in "ABCDE" for r in recs)
+
+
+def test_the_console_script_against_a_real_server_process(llama_server, tmp_path, capsys):
+    from gazal_desktop.evaluation.cli import main
+
+    out = tmp_path / "server.jsonl"
+    rc = main(["--starter", "--server", llama_server + "/v1", "--model", "tiny-gazal", "--limit", "2", "--greedy",
+               "--max-tokens", "24", "--reasoning-budget", "8", "--out", str(out), "--json"])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n"] == 2 and len(out.read_text().splitlines()) == 2
+    again = main(["--starter", "--server", llama_server + "/v1", "--model", "tiny-gazal", "--limit", "2", "--out",
+                  str(out), "--json"])  # all answered: nothing is asked again
+    assert again == 0 and len(out.read_text().splitlines()) == 2
