@@ -77,9 +77,11 @@ def default_text() -> str:
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
-    x = logits.astype(np.float64)
-    m = x.max(axis=-1, keepdims=True)
-    return (x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))).astype(np.float32)
+    """In float32 (a window of Qwen3 logits is 255 x 151,936 values), summed in float64."""
+    x = np.asarray(logits, dtype=np.float32)
+    shifted = x - x.max(axis=-1, keepdims=True)
+    lse = np.log(np.exp(shifted).sum(axis=-1, keepdims=True, dtype=np.float64)).astype(np.float32)
+    return shifted - lse
 
 
 def windows(n_tokens: int, ctx: int) -> list[tuple[int, int]]:
@@ -156,7 +158,7 @@ def report(quant: Path, reference: Path, text: str | None = None, text_name: str
                 kld, same, nll_q, row = [], 0, [], 0
                 for lq, targets in scored_logprobs(q, ids, ctx, lambda k, n: progress and progress("quantized", k, n)):
                     lp = np.asarray(store[row:row + len(lq)])
-                    kld.append((np.exp(lp.astype(np.float64)) * (lp.astype(np.float64) - lq)).sum(axis=1))
+                    kld.append((np.exp(lp) * (lp - lq)).sum(axis=1, dtype=np.float64))
                     same += int((lp.argmax(axis=1) == lq.argmax(axis=1)).sum())
                     nll_q.append(-lq[np.arange(len(lq)), targets])
                     row += len(lq)

@@ -73,7 +73,8 @@ class QuizItem:
 
 
 # -- validation of generated items ---------------------------------------------------------
-def _norm(text: str) -> str:
+def norm_text(text: str) -> str:
+    """Text compared as words: NFKC, case-folded, punctuation (but not % . + / -) as spaces."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = re.sub(r"[^\w%.+/-]+", " ", text)
     return re.sub(r"\s+", " ", text).strip(" .")
@@ -133,7 +134,7 @@ def validate(item: QuizItem, n_correct: int | None = None) -> list[str]:
     if n_correct != 1:
         problems.append("Exactly one option must be marked correct; "
                         + ("none is." if n_correct == 0 else f"{n_correct} are."))
-    texts = [_norm(o.text) for o in item.options]
+    texts = [norm_text(o.text) for o in item.options]
     if any(not t for t in texts):
         problems.append("An option is empty.")
     dupes = sorted({o.text for o, t in zip(item.options, texts) if t and texts.count(t) > 1})
@@ -151,9 +152,9 @@ def validate(item: QuizItem, n_correct: int | None = None) -> list[str]:
         problems.append("The lead-in is negative (EXCEPT, NOT, LEAST): ask for the single best answer instead.")
     if item.answer is not None and 0 <= item.answer < n and n_correct == 1:
         correct = texts[item.answer]
-        if correct and _gives_away(correct, _norm(item.stem), _norm(item.question)):
+        if correct and _gives_away(correct, norm_text(item.stem), norm_text(item.question)):
             problems.append(f'The stem gives the answer away: it contains "{item.options[item.answer].text}".')
-        elif correct and _head_in_stem(correct, _norm(item.stem)):
+        elif correct and _head_in_stem(correct, norm_text(item.stem)):
             problems.append(f'The stem gives the answer away: it names "{item.options[item.answer].text}" in other '
                             "words.")
         others = sorted(len(t) for i, t in enumerate(texts) if i != item.answer and t)
@@ -237,8 +238,8 @@ def extract_choice(text: str, options: list[str]) -> int | None:
     m = re.match(r"^[\(\[]?([A-Ja-j])[\)\].:]\s+(.+)$", t)  # "C. Option text" / "(C) ..."
     if m and letter(m.group(1)) is not None:
         return letter(m.group(1))
-    said = _norm(t)
-    norm = [_norm(o) for o in options]
+    said = norm_text(t)
+    norm = [norm_text(o) for o in options]
     exact = [i for i, o in enumerate(norm) if o == said]
     if len(exact) == 1:
         return exact[0]

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from gazal_desktop.evaluation.items import read_jsonl, starter_items
-from gazal_desktop.evaluation.run import EvalError, report_text, run, sampling_for, summarize
+from gazal_desktop.evaluation.run import EvalError, read_results, report_text, run, sampling_for, summarize
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,8 +82,6 @@ def main(argv: list[str] | None = None) -> int:
         close = getattr(backend, "close", None)
         if close:
             close()
-    from gazal_desktop.evaluation.run import read_results
-
     if stopped:
         done = read_results(out)
         records = {it.id: done[it.id] for it in items if it.id in done}

@@ -6,9 +6,8 @@ the answer quotes. Anything else is unparseable: never a guess."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from gazal_desktop.evaluation.items import LETTERS
+from gazal_desktop.core.quiz import LETTERS, norm_text
 
 CUE = re.compile(r"(?P<kw>(?i:answer|choice|option))\s*(?:is|would be|:|=|-|–)?\s*(?i:option\s*)?[*_`]*\s*"
                  r"(?P<open>[\(\[])?\s*(?P<letter>[A-Ja-j])(?P<close>\s*[\)\]])?", re.S)
@@ -18,11 +17,6 @@ LONE = re.compile(r"^\s*[*_`#>\-\s]*(?:[\(\[]\s*([A-Ja-j])\s*[\)\]]|([A-J]))\s*[
 def answer_part(reply: str) -> str:
     """The text after the reasoning: after the last </think> when the reply still holds it."""
     return reply.rsplit("</think>", 1)[-1] if "</think>" in reply else reply
-
-
-def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return re.sub(r"\s+", " ", re.sub(r"[^\w%./+-]+", " ", text)).strip()
 
 
 def extract_answer(reply: str, options: list[str] | tuple[str, ...]) -> int | None:
@@ -51,8 +45,8 @@ def extract_answer(reply: str, options: list[str] | tuple[str, ...]) -> int | No
     lone = [x for x in lone if x in valid]
     if lone:
         return valid.index(lone[-1])
-    said = _norm(text)
-    hits = [i for i, o in enumerate(options) if (t := _norm(o)) and re.search(r"(?<!\w)" + re.escape(t) + r"(?!\w)", said)]
+    said = norm_text(text)
+    hits = [i for i, o in enumerate(options) if (t := norm_text(o)) and re.search(r"(?<!\w)" + re.escape(t) + r"(?!\w)", said)]
     if len(hits) == 1:
         return hits[0]
     return None

@@ -9,8 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-LETTERS = "ABCDEFGHIJ"
-
+from gazal_desktop.core.mcq_formats import parse_mcq
 
 class ItemError(ValueError):
     pass
@@ -30,37 +29,12 @@ def _id(question: str, options: list[str]) -> str:
 
 
 def item_from_dict(d: dict) -> EvalItem:
-    """One JSONL object in any of the supported shapes."""
-    if not isinstance(d, dict) or not isinstance(d.get("question"), str) or not d["question"].strip():
-        raise ItemError("no 'question'")
-    q = d["question"].strip()
-    subject = str(d.get("subject_name") or d.get("category") or d.get("subject") or d.get("meta_info") or "")
-    if "opa" in d:  # MedMCQA: cop is the index of the right option (0-3 in the published files)
-        options = [str(d.get(k) or "") for k in ("opa", "opb", "opc", "opd")]
-        cop = d.get("cop")
-        if not isinstance(cop, int) or not 0 <= cop < 4:
-            raise ItemError(f"'cop' {cop!r} is not 0-3")
-        answer = cop
-    else:
-        raw = d.get("options")
-        if isinstance(raw, dict):
-            letters = sorted(raw)
-            options = [str(raw[k]) for k in letters]
-        elif isinstance(raw, list):
-            letters = list(LETTERS[:len(raw)])
-            options = [str(o) for o in raw]
-        else:
-            raise ItemError("no 'options'")
-        if isinstance(d.get("answer_index"), int):
-            answer = d["answer_index"]
-        else:
-            key = d.get("answer_idx", d.get("answer"))
-            if not isinstance(key, str) or key.strip() not in letters:
-                raise ItemError(f"the answer {key!r} is not one of the options {', '.join(letters)}")
-            answer = letters.index(key.strip())
-    if not 2 <= len(options) <= len(LETTERS) or not 0 <= answer < len(options):
-        raise ItemError("the options or the answer are out of range")
-    return EvalItem(str(d.get("id") or _id(q, options)), q, tuple(options), answer, subject)
+    """One JSONL object in any of the supported shapes (core.mcq_formats)."""
+    try:
+        f = parse_mcq(d)
+    except ValueError as e:
+        raise ItemError(str(e)) from None
+    return EvalItem(str(d.get("id") or _id(f.question, f.options)), f.question, tuple(f.options), f.answer, f.subject)
 
 
 def read_jsonl(path: Path, limit: int | None = None) -> tuple[list[EvalItem], list[str]]:

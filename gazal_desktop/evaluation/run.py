@@ -15,7 +15,8 @@ from gazal_desktop.core.cancel import CancelToken
 from gazal_desktop.core.events import AnswerDelta, Finished, ReasoningDelta, Usage
 from gazal_desktop.core.sampling import Sampling
 from gazal_desktop.evaluation.extract import extract_answer
-from gazal_desktop.evaluation.items import LETTERS, EvalItem
+from gazal_desktop.core.quiz import LETTERS
+from gazal_desktop.evaluation.items import EvalItem
 
 SYSTEM = ("You are answering a multiple-choice medical examination question for an evaluation. Think step by "
           "step. Then give your final answer on its own line as: The answer is (X), where X is the letter of the "

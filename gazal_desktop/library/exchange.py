@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from gazal_desktop.core.mcq_formats import parse_mcq
 from gazal_desktop.library.cases import Case, CaseStore
 from gazal_desktop.library.chats import ChatStore, Conversation, StoredMessage
 from gazal_desktop.core.chat import STATUS_WORDS
@@ -250,7 +251,8 @@ def _option_explanations(raw: object, letters: list[str]) -> list[str]:
 
 def import_medqa_jsonl(store: CaseStore, lines, source: str = "MedQA import",
                        progress: Callable[[int], None] | None = None) -> ImportReport:
-    """MedQA-style JSONL (question, options {A: ...}, answer_idx, meta_info) -> quiz-ready cases.
+    """MedQA-style JSONL (question, options {A: ...}, answer_idx, meta_info; MedMCQA and MMLU-Pro
+    lines too, core.mcq_formats) -> quiz-ready cases.
 
     A bad line is reported by its number; every other line is still imported. Cases are
     committed IMPORT_BATCH at a time (`progress` gets the number of lines read after each).
@@ -277,35 +279,21 @@ def import_medqa_jsonl(store: CaseStore, lines, source: str = "MedQA import",
         except ValueError as exc:
             report.errors.append(f"line {n}: not valid JSON ({exc.msg})")
             continue
-        if not isinstance(item, dict):
-            report.errors.append(f"line {n}: expected an object")
+        try:
+            f = parse_mcq(item)
+        except ValueError as exc:
+            report.errors.append(f"line {n}: {exc}")
             continue
-        question, options, answer = item.get("question"), item.get("options"), item.get("answer_idx")
-        if not isinstance(question, str) or not question.strip():
-            report.errors.append(f"line {n}: missing 'question'")
-            continue
-        if isinstance(options, list):
-            options = {chr(65 + i): o for i, o in enumerate(options)}
-        if not isinstance(options, dict) or len(options) < 2:
-            report.errors.append(f"line {n}: 'options' must map letters to at least two answers")
-            continue
-        if not all(isinstance(k, str) for k in options) or not all(isinstance(v, (str, int, float)) for v in options.values()):
-            report.errors.append(f"line {n}: 'options' must map letters to answers")
-            continue
-        letters = sorted(options)
-        if not isinstance(answer, str) or answer not in options:
-            report.errors.append(f"line {n}: 'answer_idx' {answer!r} is not one of the options {', '.join(letters)}")
-            continue
-        m = _STEM.match(question.strip())
-        vignette, stem = (m.group(1).strip(), m.group(2).strip()) if m and m.group(1).strip() else (question.strip(), "")
-        meta = item.get("meta_info")
-        explanations = _option_explanations(item.get("explanations", item.get("option_explanations")), letters)
+        options, answer = f.options, f.answer
+        m = _STEM.match(f.question)
+        vignette, stem = (m.group(1).strip(), m.group(2).strip()) if m and m.group(1).strip() else (f.question, "")
+        explanations = _option_explanations(item.get("explanations", item.get("option_explanations")), f.letters)
         overall = item.get("explanation", item.get("exp"))
         title = " ".join(vignette.split()[:9]).rstrip(",.;:") + ("…" if len(vignette.split()) > 9 else "")
         case = Case(
             title=title, vignette=vignette, mcq_question=stem or "Choose the single best answer.",
-            mcq_options=[str(options[k]) for k in letters], mcq_answer=letters.index(answer),
-            diagnosis=str(item.get("answer") or options[answer]), tags=["MedQA"] + ([str(meta)] if meta else []),
+            mcq_options=options, mcq_answer=answer, diagnosis=options[answer],
+            tags=[f.format] + ([f.subject] if f.subject else []),
             source=source, origin="medqa", mcq_explanations=explanations,
             teaching_points=overall.strip() if isinstance(overall, str) else "",
         )

@@ -38,6 +38,11 @@ LONG_LINE = 400  # a streamed plain line is shown broken at this width
 TAIL_RICH_CHARS = 1500  # the block being streamed is redrawn as rich text only up to this size
 
 
+def esc_html(text: str) -> str:
+    """Plain text (a case, a model's words) as rich text: escaped, line breaks kept."""
+    return html.escape(text).replace("\n", "<br>")
+
+
 def to_html(markdown_text: str) -> str:
     return _MD.render(_bound_tables(markdown_text))
 

@@ -8,8 +8,6 @@ only "Gazal's reasoning" comes from the model. All text is escaped.
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QTextBrowser, QVBoxLayout, QWidget,
@@ -17,10 +15,7 @@ from PySide6.QtWidgets import (
 
 from gazal_desktop.core.patient import Debrief, Encounter, debrief
 from gazal_desktop.safety import DISCLAIMER_TITLE
-
-
-def esc(text: str) -> str:
-    return html.escape(text).replace("\n", "<br>")
+from gazal_desktop.ui.markdown import esc_html as esc
 
 
 def debrief_html(enc: Encounter, d: Debrief) -> str:

@@ -30,10 +30,12 @@ from gazal_desktop.library.cases import Case
 from gazal_desktop.library.encounters import EncounterStore, encounter_markdown
 from gazal_desktop.ui.gate import Banner, screen_message
 from gazal_desktop.ui.keys import tab_moves_focus
-from gazal_desktop.ui.patient_debrief import DebriefPage, esc
+from gazal_desktop.ui.markdown import esc_html as esc
+from gazal_desktop.ui.patient_debrief import DebriefPage
 from gazal_desktop.ui.threads import TaskRunner, start_stream
 
 MODES = ("Ask the patient", "Examine", "Order a test")
+SEND_WORDS = ("Ask", "Examine", "Order")
 # Offered as completions: common examinations and tests, the same for every case (listing the
 # script's own would give the work-up away). Free text works as well.
 EXAMS = ["Vital signs", "General appearance", "Heart", "Chest and lungs", "Abdomen", "Neurologic examination",
@@ -126,6 +128,11 @@ class PatientView(QWidget):
         self.transcript = QTextBrowser()
         self.transcript.setOpenLinks(False)
         ll.addWidget(self.transcript, 1)
+        self.live = QLabel()  # the answer being written: a label, so each token is not a re-render
+        self.live.setWordWrap(True)
+        self.live.setTextFormat(Qt.TextFormat.PlainText)  # the model's words are never markup
+        self.live.setVisible(False)
+        ll.addWidget(self.live)
         row = QHBoxLayout()
         self.mode = QComboBox()
         self.mode.addItems(MODES)
@@ -281,7 +288,7 @@ class PatientView(QWidget):
         self.input.setPlaceholderText(["Ask the patient a question, in your own words",
                                        "What do you examine? (for example: heart, abdomen, vital signs)",
                                        "Which test? (from the list or in your own words)"][index])
-        self.send_button.setText(["Ask", "Examine", "Order"][index])
+        self.send_button.setText(SEND_WORDS[index])
 
     @property
     def answering(self) -> bool:
@@ -330,13 +337,15 @@ class PatientView(QWidget):
         def on_event(ev):
             if isinstance(ev, AnswerDelta):
                 self._live += ev.text
-                self.render(live=self._live)
+                self.live.setText(f"Patient: {self._live}…")
+                self.live.setVisible(True)
             elif isinstance(ev, Finished) and ev.error:
                 self.state.setText(f"The model failed: {ev.error}")
 
         def done():
             self._stream = None
-            self.send_button.setText(["Ask", "Examine", "Order"][self.mode.currentIndex()])
+            self.live.setVisible(False)
+            self.send_button.setText(SEND_WORDS[self.mode.currentIndex()])
             if self.enc is enc:
                 enc.patient_said(self._live.strip() or "…")
                 self.state.setText("")
@@ -356,9 +365,10 @@ class PatientView(QWidget):
             self._stream.detach()
             self._stream.wait(10000)
             self._stream = None
-            self.send_button.setText(["Ask", "Examine", "Order"][self.mode.currentIndex()])
+            self.live.setVisible(False)
+            self.send_button.setText(SEND_WORDS[self.mode.currentIndex()])
 
-    def render(self, live: str | None = None) -> None:
+    def render(self) -> None:
         enc = self.enc
         if enc is None:
             return
@@ -366,8 +376,6 @@ class PatientView(QWidget):
         color = {"ask": "#1a4d8f", "patient": "#1b5e20", "exam": "#6a1b9a", "test": "#6a1b9a"}
         rows = [f"<p><b style='color:{color['patient']}'>Patient:</b> {esc(enc.script.opening)}</p>"]
         rows += [f"<p><b style='color:{color[t.kind]}'>{who[t.kind]}:</b> {esc(t.text)}</p>" for t in enc.turns]
-        if live is not None:
-            rows.append(f"<p><b style='color:{color['patient']}'>Patient:</b> {esc(live)}…</p>")
         self.transcript.setHtml("".join(rows))
         bar = self.transcript.verticalScrollBar()
         bar.setValue(bar.maximum())

@@ -376,3 +376,19 @@ def test_a_case_pack_and_json_export_carry_the_patient_script(stores, tmp_path):
         assert json.loads(json.dumps(exported))["cases"][0]["patient"] == scripted.patient
     finally:
         other.close(backup=False)
+
+
+def test_medmcqa_and_mmlu_pro_lines_import_like_medqa(stores):
+    """One reader for the public sets (core.mcq_formats): the library and gazal-eval agree."""
+    cases, _ = stores
+    lines = [json.dumps({"question": "Drug of choice for absence seizures in a child?", "opa": "Phenytoin",
+                         "opb": "Ethosuximide", "opc": "Carbamazepine", "opd": "Phenobarbital", "cop": 1,
+                         "subject_name": "Pharmacology"}),
+             json.dumps({"question": "Which vitamin deficiency causes scurvy?", "options": ["A", "B12", "C", "D"],
+                         "answer": "C", "answer_index": 2, "category": "health"})]
+    report = import_medqa_jsonl(cases, lines)
+    assert report.added == 2 and not report.errors
+    by_tag = {t: c for c in cases.list() for t in c.tags}
+    assert by_tag["MedMCQA"].mcq_options[by_tag["MedMCQA"].mcq_answer] == "Ethosuximide"
+    assert "Pharmacology" in by_tag["MedMCQA"].tags
+    assert by_tag["MMLU-Pro"].diagnosis == "C" and "health" in by_tag["MMLU-Pro"].tags

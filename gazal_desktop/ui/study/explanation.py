@@ -3,15 +3,10 @@ case or a model is read as markup)."""
 
 from __future__ import annotations
 
-import html
-
 from gazal_desktop.core.quiz import LETTERS, QuizItem
 from gazal_desktop.core.quiz_session import Response
 from gazal_desktop.safety import DISCLAIMER_TITLE
-
-
-def esc_html(text: str) -> str:
-    return html.escape(text).replace("\n", "<br>")
+from gazal_desktop.ui.markdown import esc_html
 
 
 def explanation_html(item: QuizItem, resp: Response | None, steps: list[str] | None = None) -> str:

@@ -7,7 +7,8 @@ from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPushButton,
 
 from gazal_desktop.core.quiz import LETTERS, RATING_NAMES
 from gazal_desktop.core.quiz_session import QuizSession
-from gazal_desktop.ui.study.explanation import esc_html, explanation_html
+from gazal_desktop.ui.markdown import esc_html
+from gazal_desktop.ui.study.explanation import explanation_html
 from gazal_desktop.library.quiz import QuizStore
 from gazal_desktop.ui.study.player import bold_label
 from gazal_desktop.ui.threads import TaskRunner
